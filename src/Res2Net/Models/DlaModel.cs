@@ -1,0 +1,270 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Res2Net.Models;
+
+/// <summary>
+/// Deep Layer Aggregation with Res2Net or Res2NeXt blocks (Res2Net-DLA-60, Res2NeXt-DLA-60), as the official dla.py:
+/// base_layer, level0..level5 (level2..level5 are aggregation trees), a 1x1 convolution as classifier.
+/// </summary>
+public sealed class DlaModel : Res2NetBackbone
+{
+    private readonly Sequential base_layer;
+    private readonly Sequential level0;
+    private readonly Sequential level1;
+    private readonly DlaTree[] trees;
+    private readonly StageInfo[] stages;
+    private Conv2d? fc;
+    private DlaConfig config;
+
+    public DlaModel(DlaConfig config) : base(nameof(DlaModel))
+    {
+        if (config.Levels.Count != 6 || config.Channels.Count != 6)
+        {
+            throw new ArgumentException("A DLA configuration names six levels and six channel counts (level0..level5).");
+        }
+
+        this.config = config;
+        var ch = config.Channels;
+        base_layer = Sequential(
+            Conv2d(config.InChannels, ch[0], kernel_size: 7, stride: 1, padding: 3, bias: false),
+            BatchNorm2d(ch[0]),
+            ReLU(inplace: true));
+        level0 = ConvLevel(ch[0], ch[0], config.Levels[0], 1);
+        level1 = ConvLevel(ch[0], ch[1], config.Levels[1], 2);
+        register_module("base_layer", base_layer);
+        register_module("level0", level0);
+        register_module("level1", level1);
+
+        Func<int, int, int, Bottle2neck> block = config.Block switch
+        {
+            DlaBlock.Res2Net => (inC, planes, stride) => new Bottle2neck(inC, planes, planes * config.BaseWidth / 128, config.Scale, 1, stride, 1, firstInStage: stride != 1),
+            DlaBlock.Res2NeXt => (inC, planes, stride) => new Bottle2neck(inC, planes, planes * config.Cardinality / 32, config.Scale, config.Cardinality, stride, 1, firstInStage: stride != 1),
+            _ => throw new ArgumentOutOfRangeException(nameof(config), $"Unknown DLA block {config.Block}."),
+        };
+
+        trees = new DlaTree[4];
+        stages = new StageInfo[4];
+        var reduction = 2;
+        for (var i = 0; i < 4; i++)
+        {
+            var level = i + 2;
+            trees[i] = new DlaTree(config.Levels[level], block, ch[level - 1], ch[level], 2, levelRoot: level > 2, rootDim: 0);
+            reduction *= 2;
+            stages[i] = new StageInfo($"c{level}", $"level{level}", ch[level], reduction);
+            register_module($"level{level}", trees[i]);
+        }
+
+        NumFeatures = ch[5];
+        if (config.NumClasses > 0)
+        {
+            fc = Conv2d(NumFeatures, config.NumClasses, kernel_size: 1, bias: true);
+            register_module("fc", fc);
+        }
+
+        InitializeWeights();
+    }
+
+    public override ModelConfig Config => config;
+
+    public override int NumFeatures { get; }
+
+    public override IReadOnlyList<StageInfo> Stages => stages;
+
+    public override IReadOnlyList<string> ClassifierKeys => ["fc.weight", "fc.bias"];
+
+    public override Tensor ForwardFeatures(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = level1.call(level0.call(base_layer.call(x)));
+        foreach (var tree in trees)
+        {
+            x = tree.forward(x);
+        }
+
+        return x.MoveToOuterDisposeScope();
+    }
+
+    public override Tensor[] ForwardStages(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = level1.call(level0.call(base_layer.call(x)));
+        var outputs = new Tensor[trees.Length];
+        for (var i = 0; i < trees.Length; i++)
+        {
+            x = trees[i].forward(x);
+            outputs[i] = x;
+        }
+
+        foreach (var o in outputs)
+        {
+            o.MoveToOuterDisposeScope();
+        }
+
+        return outputs;
+    }
+
+    /// <remarks>
+    /// The official code pools with AvgPool2d(7), which equals a global average at 224x224; a global average keeps
+    /// other input sizes working.
+    /// </remarks>
+    public override Tensor ForwardHead(Tensor features, bool preLogits = false)
+    {
+        using var scope = NewDisposeScope();
+        var pooled = functional.adaptive_avg_pool2d(features, 1);
+        var result = preLogits || fc is null ? pooled.flatten(1) : fc.call(pooled).flatten(1);
+        return result.MoveToOuterDisposeScope();
+    }
+
+    public override void ResetClassifier(int numClasses)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(numClasses);
+        if (fc is not null)
+        {
+            register_module("fc", null!);
+            fc.Dispose();
+            fc = null;
+        }
+
+        if (numClasses > 0)
+        {
+            fc = Conv2d(NumFeatures, numClasses, kernel_size: 1, bias: true);
+            register_module("fc", fc);
+        }
+
+        config = config with { NumClasses = numClasses };
+    }
+
+    private static Sequential ConvLevel(int inChannels, int outChannels, int convs, int stride)
+    {
+        var level = Sequential();
+        for (var i = 0; i < convs; i++)
+        {
+            level.append(Conv2d(inChannels, outChannels, kernel_size: 3, stride: i == 0 ? stride : 1, padding: 1, bias: false));
+            level.append(BatchNorm2d(outChannels));
+            level.append(ReLU(inplace: true));
+            inChannels = outChannels;
+        }
+
+        return level;
+    }
+}
+
+/// <summary>One aggregation node of DLA: concatenates its children, 1x1 convolution, batch norm, ReLU.</summary>
+internal sealed class DlaRoot : Module<Tensor, Tensor>
+{
+    private readonly Conv2d conv;
+    private readonly BatchNorm2d bn;
+    private readonly bool residual;
+
+    public DlaRoot(int inChannels, int outChannels, int kernelSize, bool residual) : base(nameof(DlaRoot))
+    {
+        conv = Conv2d(inChannels, outChannels, kernel_size: kernelSize, stride: 1, padding: (kernelSize - 1) / 2, bias: false);
+        bn = BatchNorm2d(outChannels);
+        this.residual = residual;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => forward([x]);
+
+    public Tensor forward(IList<Tensor> children)
+    {
+        using var scope = NewDisposeScope();
+        var y = bn.call(conv.call(cat(children, 1)));
+        if (residual)
+        {
+            y = y.add_(children[0]);
+        }
+
+        return y.relu_().MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>A DLA tree of depth <c>levels</c>: two subtrees (or two blocks at depth 1) and a root that aggregates them.</summary>
+internal sealed class DlaTree : Module<Tensor, Tensor>
+{
+    // Field order is registration order, which is the official state_dict order.
+    private readonly Module tree1;
+    private readonly Module tree2;
+    private readonly DlaRoot? root;
+    private readonly MaxPool2d? downsample;
+    private readonly Sequential? project;
+    private readonly int levels;
+    private readonly bool levelRoot;
+
+    public DlaTree(int levels, Func<int, int, int, Bottle2neck> block, int inChannels, int outChannels, int stride,
+        bool levelRoot, int rootDim, int rootKernelSize = 1, bool rootResidual = false) : base(nameof(DlaTree))
+    {
+        if (rootDim == 0)
+        {
+            rootDim = 2 * outChannels;
+        }
+
+        if (levelRoot)
+        {
+            rootDim += inChannels;
+        }
+
+        if (levels == 1)
+        {
+            tree1 = block(inChannels, outChannels, stride);
+            tree2 = block(outChannels, outChannels, 1);
+            root = new DlaRoot(rootDim, outChannels, rootKernelSize, rootResidual);
+        }
+        else
+        {
+            tree1 = new DlaTree(levels - 1, block, inChannels, outChannels, stride, false, 0, rootKernelSize, rootResidual);
+            tree2 = new DlaTree(levels - 1, block, outChannels, outChannels, 1, false, rootDim + outChannels, rootKernelSize, rootResidual);
+        }
+
+        if (stride > 1)
+        {
+            downsample = MaxPool2d(kernel_size: stride, stride: stride);
+        }
+
+        if (inChannels != outChannels)
+        {
+            project = Sequential(
+                Conv2d(inChannels, outChannels, kernel_size: 1, stride: 1, bias: false),
+                BatchNorm2d(outChannels));
+        }
+
+        this.levels = levels;
+        this.levelRoot = levelRoot;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => forward(x, null);
+
+    public Tensor forward(Tensor x, List<Tensor>? children)
+    {
+        using var scope = NewDisposeScope();
+        children ??= [];
+        var bottom = downsample is null ? x : downsample.call(x);
+        if (levelRoot)
+        {
+            children.Add(bottom);
+        }
+
+        Tensor result;
+        if (levels == 1)
+        {
+            var residual = project is null ? bottom : project.call(bottom);
+            var x1 = ((Bottle2neck)tree1).forward(x, residual);
+            var x2 = ((Bottle2neck)tree2).forward(x1, null);
+            result = root!.forward([x2, x1, .. children]);
+        }
+        else
+        {
+            // A deeper tree computes its own shortcut; the official code also computes this node's projection and
+            // then ignores it, so it is skipped here (same outputs, less work).
+            var x1 = ((DlaTree)tree1).forward(x, null);
+            children.Add(x1);
+            result = ((DlaTree)tree2).forward(x1, children);
+        }
+
+        return result.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,78 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Res2Net.Models;
+
+/// <summary>Shape of one stage output: channels and total stride relative to the input.</summary>
+public readonly record struct StageInfo(string Name, string ModuleName, int Channels, int Reduction);
+
+/// <summary>
+/// What every Res2Net model offers, named after timm's seams: <see cref="ForwardFeatures"/> (last feature map),
+/// <see cref="ForwardHead"/> (pool and classify), <see cref="ForwardStages"/> (C2..C5 for detection and segmentation),
+/// <see cref="ResetClassifier"/> (fine-tuning to another class count).
+/// </summary>
+public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
+{
+    protected Res2NetBackbone(string name) : base(name)
+    {
+    }
+
+    /// <summary>The configuration the model was built from (its class count follows <see cref="ResetClassifier"/>).</summary>
+    public abstract ModelConfig Config { get; }
+
+    /// <summary>Length of the pooled embedding (channels of the last stage).</summary>
+    public abstract int NumFeatures { get; }
+
+    /// <summary>The four (CIFAR-style: three) stage outputs, C2 first.</summary>
+    public abstract IReadOnlyList<StageInfo> Stages { get; }
+
+    /// <summary>Runs the network up to the last stage and returns its feature map (N, C, H, W).</summary>
+    public abstract Tensor ForwardFeatures(Tensor x);
+
+    /// <summary>Runs the network and returns every stage output, C2 first.</summary>
+    public abstract Tensor[] ForwardStages(Tensor x);
+
+    /// <summary>Global average pool and classifier; with <paramref name="preLogits"/> only the pooled embedding (N, C).</summary>
+    public abstract Tensor ForwardHead(Tensor features, bool preLogits = false);
+
+    /// <summary>Replaces the classifier with a freshly initialised one for <paramref name="numClasses"/> classes (0: none).</summary>
+    public abstract void ResetClassifier(int numClasses);
+
+    /// <summary>Names of the classifier's parameters (left out when a checkpoint's classifier does not fit).</summary>
+    public abstract IReadOnlyList<string> ClassifierKeys { get; }
+
+    /// <summary>The pooled embedding (N, NumFeatures).</summary>
+    public Tensor ForwardEmbedding(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return ForwardHead(ForwardFeatures(x), preLogits: true).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return ForwardHead(ForwardFeatures(x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Number of parameters (weights, biases), without buffers such as batch-norm statistics.</summary>
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    /// <summary>Initialisation of the official code: He normal (fan-out) for convolutions, BN weight 1 and bias 0.</summary>
+    protected void InitializeWeights()
+    {
+        using var noGrad = no_grad();
+        foreach (var (_, m) in named_modules())
+        {
+            switch (m)
+            {
+                case TorchSharp.Modules.Conv2d conv:
+                    nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
+                    break;
+                case TorchSharp.Modules.BatchNorm2d bn:
+                    nn.init.constant_(bn.weight, 1);
+                    nn.init.constant_(bn.bias, 0);
+                    break;
+            }
+        }
+    }
+}

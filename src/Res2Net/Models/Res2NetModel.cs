@@ -1,0 +1,218 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Res2Net.Models;
+
+/// <summary>
+/// One implementation of every ResNet-shaped Res2Net (v1, v1b, Res2NeXt, CIFAR-style), configured by
+/// <see cref="Res2NetConfig"/>. Module names match the official code and timm: conv1, bn1, layer1..layer4, fc.
+/// </summary>
+public sealed class Res2NetModel : Res2NetBackbone
+{
+    private const int Expansion = 4;
+
+    private readonly Module<Tensor, Tensor> conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly MaxPool2d? maxpool;
+    private readonly Sequential[] layers;
+    private readonly StageInfo[] stages;
+    private Linear? fc;
+    private Res2NetConfig config;
+
+    public Res2NetModel(Res2NetConfig config) : base(nameof(Res2NetModel))
+    {
+        Validate(config);
+        this.config = config;
+
+        (conv1, var stemReduction) = BuildStem(config);
+        bn1 = BatchNorm2d(config.StemWidth);
+        if (config.Stem != StemType.Cifar)
+        {
+            maxpool = MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
+            stemReduction *= 2;
+        }
+
+        register_module("conv1", conv1);
+        register_module("bn1", bn1);
+
+        layers = new Sequential[config.Layers.Count];
+        stages = new StageInfo[config.Layers.Count];
+        var inChannels = config.StemWidth;
+        var netStride = stemReduction;
+        var dilation = 1;
+        for (var s = 0; s < layers.Length; s++)
+        {
+            var stride = s == 0 ? 1 : 2;
+            var firstDilation = dilation;
+            if (stride > 1 && netStride >= config.OutputStride)
+            {
+                // Dense prediction: keep the resolution and dilate instead (as torchvision and timm do).
+                dilation *= stride;
+                stride = 1;
+            }
+            else
+            {
+                netStride *= stride;
+            }
+
+            var planes = config.Widths[s];
+            layers[s] = MakeStage(config, inChannels, planes, config.Layers[s], stride, firstDilation, dilation);
+            inChannels = planes * Expansion;
+            stages[s] = new StageInfo($"c{s + 2}", $"layer{s + 1}", inChannels, netStride);
+            register_module($"layer{s + 1}", layers[s]);
+        }
+
+        NumFeatures = inChannels;
+        if (config.NumClasses > 0)
+        {
+            fc = Linear(NumFeatures, config.NumClasses);
+            register_module("fc", fc);
+        }
+
+        InitializeWeights();
+    }
+
+    public override ModelConfig Config => config;
+
+    public override int NumFeatures { get; }
+
+    public override IReadOnlyList<StageInfo> Stages => stages;
+
+    public override IReadOnlyList<string> ClassifierKeys => ["fc.weight", "fc.bias"];
+
+    public override Tensor ForwardFeatures(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = Stem(x);
+        foreach (var layer in layers)
+        {
+            x = layer.call(x);
+        }
+
+        return x.MoveToOuterDisposeScope();
+    }
+
+    public override Tensor[] ForwardStages(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = Stem(x);
+        var outputs = new Tensor[layers.Length];
+        for (var s = 0; s < layers.Length; s++)
+        {
+            x = layers[s].call(x);
+            outputs[s] = x;
+        }
+
+        foreach (var o in outputs)
+        {
+            o.MoveToOuterDisposeScope();
+        }
+
+        return outputs;
+    }
+
+    public override Tensor ForwardHead(Tensor features, bool preLogits = false)
+    {
+        using var scope = NewDisposeScope();
+        var pooled = functional.adaptive_avg_pool2d(features, 1).flatten(1);
+        var result = preLogits || fc is null ? pooled : fc.call(pooled);
+        return result.MoveToOuterDisposeScope();
+    }
+
+    public override void ResetClassifier(int numClasses)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(numClasses);
+        if (fc is not null)
+        {
+            register_module("fc", null!);
+            fc.Dispose();
+            fc = null;
+        }
+
+        if (numClasses > 0)
+        {
+            fc = Linear(NumFeatures, numClasses);
+            register_module("fc", fc);
+        }
+
+        config = config with { NumClasses = numClasses };
+    }
+
+    private Tensor Stem(Tensor x)
+    {
+        x = bn1.call(conv1.call(x)).relu_();
+        return maxpool is null ? x : maxpool.call(x);
+    }
+
+    private static (Module<Tensor, Tensor> Conv1, int Reduction) BuildStem(Res2NetConfig c) => c.Stem switch
+    {
+        StemType.Conv7x7 => (Conv2d(c.InChannels, c.StemWidth, kernel_size: 7, stride: 2, padding: 3, bias: false), 2),
+        StemType.Deep => (Sequential(
+            Conv2d(c.InChannels, c.StemWidth / 2, kernel_size: 3, stride: 2, padding: 1, bias: false),
+            BatchNorm2d(c.StemWidth / 2),
+            ReLU(inplace: true),
+            Conv2d(c.StemWidth / 2, c.StemWidth / 2, kernel_size: 3, stride: 1, padding: 1, bias: false),
+            BatchNorm2d(c.StemWidth / 2),
+            ReLU(inplace: true),
+            Conv2d(c.StemWidth / 2, c.StemWidth, kernel_size: 3, stride: 1, padding: 1, bias: false)), 2),
+        StemType.Cifar => (Conv2d(c.InChannels, c.StemWidth, kernel_size: 3, stride: 1, padding: 1, bias: false), 1),
+        _ => throw new ArgumentOutOfRangeException(nameof(c), $"Unknown stem type {c.Stem}."),
+    };
+
+    private static Sequential MakeStage(Res2NetConfig c, int inChannels, int planes, int blocks, int stride, int firstDilation, int dilation)
+    {
+        var outChannels = planes * Expansion;
+        var width = planes * c.BaseWidth / 64 * c.Cardinality;
+        Module<Tensor, Tensor>? downsample = null;
+        if (stride != 1 || inChannels != outChannels)
+        {
+            downsample = c.AvgDown
+                ? Sequential(
+                    stride == 1 ? Identity() : AvgPool2d(kernel_size: stride, stride: stride, ceil_mode: true, count_include_pad: false),
+                    Conv2d(inChannels, outChannels, kernel_size: 1, stride: 1, bias: false),
+                    BatchNorm2d(outChannels))
+                : Sequential(
+                    Conv2d(inChannels, outChannels, kernel_size: 1, stride: stride, bias: false),
+                    BatchNorm2d(outChannels));
+        }
+
+        var stage = Sequential();
+        stage.append(new Bottle2neck(inChannels, outChannels, width, c.Scale, c.Cardinality, stride, firstDilation, firstInStage: true, downsample));
+        for (var i = 1; i < blocks; i++)
+        {
+            stage.append(new Bottle2neck(outChannels, outChannels, width, c.Scale, c.Cardinality, 1, dilation));
+        }
+
+        return stage;
+    }
+
+    private static void Validate(Res2NetConfig c)
+    {
+        if (c.Layers.Count == 0 || c.Layers.Count != c.Widths.Count)
+        {
+            throw new ArgumentException($"Layers ({c.Layers.Count} stages) and Widths ({c.Widths.Count}) must name the same, non-zero number of stages.");
+        }
+
+        if (c.Layers.Any(n => n < 1) || c.Widths.Any(w => w < 1))
+        {
+            throw new ArgumentException("Every stage needs at least one block and a positive width.");
+        }
+
+        if (c.OutputStride is not (8 or 16 or 32) && !(c.Stem == StemType.Cifar && c.OutputStride >= 1))
+        {
+            throw new ArgumentException($"Output stride must be 8, 16 or 32 (got {c.OutputStride}).");
+        }
+
+        if (c.Scale < 1 || c.Cardinality < 1 || c.BaseWidth < 1 || c.InChannels < 1 || c.StemWidth < 2)
+        {
+            throw new ArgumentException("Scale, cardinality, base width, input channels and stem width must be positive.");
+        }
+
+        if (c.Widths.Any(w => w * c.BaseWidth / 64 < 1))
+        {
+            throw new ArgumentException($"Base width {c.BaseWidth} gives groups of zero channels for the narrowest stage.");
+        }
+    }
+}
