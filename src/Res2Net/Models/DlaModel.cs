@@ -248,18 +248,18 @@ internal sealed class DlaTree : Module<Tensor, Tensor>
             children.Add(bottom);
         }
 
+        // As in the official code, the projection also runs where a deeper tree ignores it: its batch-norm
+        // statistics then train exactly as there, and MAC counts match the official figures.
+        var residual = project is null ? bottom : project.call(bottom);
         Tensor result;
         if (levels == 1)
         {
-            var residual = project is null ? bottom : project.call(bottom);
             var x1 = ((Bottle2neck)tree1).forward(x, residual);
             var x2 = ((Bottle2neck)tree2).forward(x1, null);
             result = root!.forward([x2, x1, .. children]);
         }
         else
         {
-            // A deeper tree computes its own shortcut; the official code also computes this node's projection and
-            // then ignores it, so it is skipped here (same outputs, less work).
             var x1 = ((DlaTree)tree1).forward(x, null);
             children.Add(x1);
             result = ((DlaTree)tree2).forward(x1, children);

@@ -15,6 +15,7 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
 {
     protected Res2NetBackbone(string name) : base(name)
     {
+        TorchRuntime.Initialize();
     }
 
     /// <summary>The configuration the model was built from (its class count follows <see cref="ResetClassifier"/>).</summary>

@@ -1,0 +1,168 @@
+namespace Res2Net.Models;
+
+/// <summary>
+/// Preprocessing a model was trained with (timm's per-model default config): a square input of
+/// <c>InputSize</c>, cut by a center crop that keeps <c>CropPct</c> of the resized image (the shorter side is resized
+/// to InputSize / CropPct), then normalised with <c>Mean</c> and <c>Std</c>.
+/// </summary>
+public sealed record PreprocessConfig(int InputSize, double CropPct, float[] Mean, float[] Std, string Interpolation = "bilinear")
+{
+    public static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
+    public static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
+
+    /// <summary>The ImageNet evaluation transform of torchvision and timm: resize 256, crop 224.</summary>
+    public static PreprocessConfig ImageNet { get; } = new(224, 0.875, ImageNetMean, ImageNetStd);
+}
+
+/// <summary>
+/// Where a model's published weights are: the official <c>Url</c> (its file name ends in the first 8 hex digits of the
+/// file's SHA-256, as torch.hub expects) and the timm copy on the Hugging Face hub (<c>TimmHubId</c>, safetensors).
+/// </summary>
+public sealed record PretrainedWeights(string Url, string? TimmHubId)
+{
+    /// <summary>Base of the official URLs; <c>RES2NET_MIRROR</c> replaces it.</summary>
+    public const string OfficialBaseUrl = "https://shanghuagao.oss-cn-beijing.aliyuncs.com/res2net/";
+
+    public string FileName => Url[(Url.LastIndexOf('/') + 1)..];
+
+    /// <summary>The hash prefix in the file name (<c>name-06e79181.pth</c> → <c>06e79181</c>).</summary>
+    public string Sha256Prefix
+    {
+        get
+        {
+            var stem = Path.GetFileNameWithoutExtension(FileName);
+            return stem[(stem.LastIndexOf('-') + 1)..];
+        }
+    }
+}
+
+/// <summary>The official figures for a model: parameters, multiply-accumulates at 224x224, ImageNet-1k error.</summary>
+public sealed record OfficialFigures(long? Params, double? GMacs, double? Top1Error, double? Top5Error);
+
+/// <summary>A registered, named model: its configuration plus what is known about it.</summary>
+public sealed record ModelInfo(
+    string Name,
+    IReadOnlyList<string> Aliases,
+    string Description,
+    ModelConfig Config,
+    PreprocessConfig Preprocess,
+    PretrainedWeights? Weights,
+    OfficialFigures Official)
+{
+    /// <summary>Builds the model with fresh weights, optionally with another class count or input channel count.</summary>
+    public Res2NetBackbone Create(int? numClasses = null, int? inChannels = null) => (Config with
+    {
+        NumClasses = numClasses ?? Config.NumClasses,
+        InChannels = inChannels ?? Config.InChannels,
+    }).Build();
+}
+
+/// <summary>
+/// Every named model, as data: the official repository's and timm's names map to configurations of the one
+/// implementation (<see cref="Res2NetModel"/> or <see cref="DlaModel"/>).
+/// </summary>
+public static class ModelRegistry
+{
+    private static readonly Res2NetConfig R50 = new() { Layers = [3, 4, 6, 3] };
+    private static readonly Res2NetConfig R101 = new() { Layers = [3, 4, 23, 3] };
+    private static readonly Res2NetConfig V1b = new() { Stem = StemType.Deep, AvgDown = true };
+
+    private static readonly ModelInfo[] Models =
+    [
+        ImageNet("res2net50_26w_4s", ["res2net50"], "Res2Net-50, 26w x 4s", R50,
+            "res2net50_26w_4s-06e79181.pth", "timm/res2net50_26w_4s.in1k", 25_699_120, 4.2, 22.01, 6.15),
+        ImageNet("res2net50_48w_2s", [], "Res2Net-50, 48w x 2s", R50 with { BaseWidth = 48, Scale = 2 },
+            "res2net50_48w_2s-afed724a.pth", "timm/res2net50_48w_2s.in1k", 25_287_304, 4.2, 22.68, 6.47),
+        ImageNet("res2net50_14w_8s", [], "Res2Net-50, 14w x 8s", R50 with { BaseWidth = 14, Scale = 8 },
+            "res2net50_14w_8s-6527dddc.pth", "timm/res2net50_14w_8s.in1k", 25_059_816, 4.2, 21.86, 6.14),
+        ImageNet("res2net50_26w_6s", [], "Res2Net-50, 26w x 6s", R50 with { Scale = 6 },
+            "res2net50_26w_6s-19041792.pth", "timm/res2net50_26w_6s.in1k", 37_051_448, 6.3, 21.42, 5.87),
+        ImageNet("res2net50_26w_8s", [], "Res2Net-50, 26w x 8s", R50 with { Scale = 8 },
+            "res2net50_26w_8s-2c7c9f12.pth", "timm/res2net50_26w_8s.in1k", 48_403_776, 8.3, 20.8, 5.63),
+        ImageNet("res2net101_26w_4s", [], "Res2Net-101, 26w x 4s", R101,
+            "res2net101_26w_4s-02a759a1.pth", "timm/res2net101_26w_4s.in1k", 45_206_688, 8.1, 20.81, 5.57),
+        ImageNet("res2next50", [], "Res2NeXt-50, 4w x 8c x 4s", R50 with { BaseWidth = 4, Cardinality = 8 },
+            "res2next50_4s-6ef7e7bf.pth", "timm/res2next50.in1k", 24_671_464, 4.2, 21.76, 6.09),
+        ImageNet("res2net50_v1b_26w_4s", ["res2net50_v1b", "res2net50d"], "Res2Net-50 v1b (deep stem, avg-pool shortcut), 26w x 4s", V1b,
+            "res2net50_v1b_26w_4s-3cf99910.pth", "timm/res2net50d.in1k", 25_718_352, 4.5, 19.73, 4.96),
+        ImageNet("res2net101_v1b_26w_4s", ["res2net101_v1b", "res2net101d"], "Res2Net-101 v1b, 26w x 4s", V1b with { Layers = [3, 4, 23, 3] },
+            "res2net101_v1b_26w_4s-0812c246.pth", "timm/res2net101d.in1k", 45_225_920, 8.3, 18.77, 4.64),
+        ImageNet("res2net152_v1b_26w_4s", [], "Res2Net-152 v1b, 26w x 4s (no published weights)", V1b with { Layers = [3, 8, 36, 3] },
+            null, null, 61_294_480, null, null, null),
+        ImageNet("res2net_dla60", ["dla60_res2net"], "Res2Net-DLA-60", new DlaConfig { Block = DlaBlock.Res2Net },
+            "res2net_dla60_4s-d88db7f9.pth", "timm/dla60_res2net.in1k", 21_145_544, 4.2, 21.53, 5.8),
+        ImageNet("res2next_dla60", ["dla60_res2next"], "Res2NeXt-DLA-60", new DlaConfig { Block = DlaBlock.Res2NeXt, Cardinality = 8 },
+            "res2next_dla60_4s-d327927b.pth", "timm/dla60_res2next.in1k", 17_330_456, 3.6, 21.55, 5.86),
+    ];
+
+    private static readonly Dictionary<string, ModelInfo> ByName = BuildIndex();
+
+    /// <summary>Every registered model, in table order.</summary>
+    public static IReadOnlyList<ModelInfo> All => Models;
+
+    /// <summary>Finds a model by name or alias (case-insensitive).</summary>
+    public static bool TryGet(string name, out ModelInfo info) => ByName.TryGetValue(name, out info!);
+
+    /// <summary>Finds a model by name or alias, or throws with the closest names.</summary>
+    public static ModelInfo Get(string name)
+    {
+        if (TryGet(name, out var info))
+        {
+            return info;
+        }
+
+        var close = ByName.Keys.OrderBy(k => Distance(k, name.ToLowerInvariant())).Take(3);
+        throw new UnknownModelException($"Unknown model '{name}'; did you mean {string.Join(", ", close)}? ('res2net models' lists all).");
+    }
+
+    /// <summary>Builds a registered model with fresh weights.</summary>
+    public static Res2NetBackbone Create(string name, int? numClasses = null, int? inChannels = null) =>
+        Get(name).Create(numClasses, inChannels);
+
+    private static ModelInfo ImageNet(string name, string[] aliases, string description, ModelConfig config,
+        string? file, string? timm, long? parameters, double? gmacs, double? top1, double? top5) =>
+        new(name, aliases, description, config, PreprocessConfig.ImageNet,
+            file is null ? null : new PretrainedWeights(PretrainedWeights.OfficialBaseUrl + file, timm),
+            new OfficialFigures(parameters, gmacs, top1, top5));
+
+    private static Dictionary<string, ModelInfo> BuildIndex()
+    {
+        var index = new Dictionary<string, ModelInfo>(StringComparer.OrdinalIgnoreCase);
+        foreach (var m in Models)
+        {
+            foreach (var n in m.Aliases.Prepend(m.Name))
+            {
+                index.Add(n, m);
+            }
+        }
+
+        return index;
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++)
+        {
+            d[i, 0] = i;
+        }
+
+        for (var j = 0; j <= b.Length; j++)
+        {
+            d[0, j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+        }
+
+        return d[a.Length, b.Length];
+    }
+}
+
+/// <summary>A model name that is not registered.</summary>
+public sealed class UnknownModelException(string message) : Exception(message);

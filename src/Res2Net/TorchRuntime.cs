@@ -1,0 +1,81 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace Res2Net;
+
+/// <summary>Process-wide LibTorch settings, applied once before the first model runs.</summary>
+public static class TorchRuntime
+{
+    private static readonly Lock Gate = new();
+    private static bool initialized;
+
+    /// <summary>
+    /// Loads LibTorch and turns NNPACK off. LibTorch 2.10 sends batch-1 convolutions on small maps to NNPACK, which
+    /// cannot start on CPUs it does not know (this machine's among them) and then prints "Could not initialize NNPACK!"
+    /// to stderr on every call before falling back. PyTorch's own switch (torch.backends.nnpack.enabled) is not in
+    /// TorchSharp, so its C++ entry point is called directly.
+    /// </summary>
+    public static void Initialize()
+    {
+        lock (Gate)
+        {
+            if (initialized)
+            {
+                return;
+            }
+
+            torch.InitializeDeviceType(DeviceType.CPU);
+            DisableNnpack();
+            initialized = true;
+        }
+    }
+
+    /// <summary>Whether LibTorch will still try NNPACK (false after <see cref="Initialize"/> when the switch was found).</summary>
+    public static bool NnpackEnabled
+    {
+        get
+        {
+            Initialize();
+            return TryGetContext(out var lib, out var context)
+                && NativeLibrary.TryGetExport(lib, "_ZNK2at7Context17userEnabledNNPACKEv", out var getter)
+                && GetFlag(getter, context);
+        }
+    }
+
+    private static void DisableNnpack()
+    {
+        if (TryGetContext(out var lib, out var context)
+            && NativeLibrary.TryGetExport(lib, "_ZN2at7Context20setUserEnabledNNPACKEb", out var setter))
+        {
+            SetFlag(setter, context, false);
+        }
+    }
+
+    private static bool TryGetContext(out IntPtr lib, out IntPtr context)
+    {
+        context = IntPtr.Zero;
+        var dir = AppContext.BaseDirectory;
+        if (!NativeLibrary.TryLoad(Path.Combine(dir, "libtorch_cpu.so"), out lib)
+            && !NativeLibrary.TryLoad(Path.Combine(dir, "runtimes", "linux-x64", "native", "libtorch_cpu.so"), out lib)
+            && !NativeLibrary.TryLoad("libtorch_cpu.so", out lib))
+        {
+            return false;
+        }
+
+        if (!NativeLibrary.TryGetExport(lib, "_ZN2at13globalContextEv", out var globalContext))
+        {
+            return false;
+        }
+
+        context = GetContext(globalContext);
+        return context != IntPtr.Zero;
+    }
+
+    // at::globalContext() and the Context member functions (the object is passed first, Itanium C++ ABI).
+    private static unsafe IntPtr GetContext(IntPtr fn) => ((delegate* unmanaged<IntPtr>)fn)();
+
+    private static unsafe void SetFlag(IntPtr fn, IntPtr context, bool value) =>
+        ((delegate* unmanaged<IntPtr, byte, void>)fn)(context, value ? (byte)1 : (byte)0);
+
+    private static unsafe bool GetFlag(IntPtr fn, IntPtr context) => ((delegate* unmanaged<IntPtr, byte>)fn)(context) != 0;
+}
