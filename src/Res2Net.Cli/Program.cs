@@ -1,11 +1,15 @@
-using Res2Net.Models;
-using TorchSharp;
-using static TorchSharp.torch;
-Console.WriteLine(Res2Net.TorchRuntime.NnpackEnabled);
-foreach (var info in ModelRegistry.All) {
-  var sw = System.Diagnostics.Stopwatch.StartNew();
-  using var m = info.Create();
-  var p = ModelProfiler.Profile(m);
-  Console.WriteLine($"{info.Name} params {p.Params} (official {info.Official.Params}) gmacs {p.GMacs:F3} (official {info.Official.GMacs}) {sw.ElapsedMilliseconds}ms");
-  foreach (var part in p.Parts) Console.WriteLine($"   {part.Name} {part.Modules} [{string.Join(",", part.OutputShape)}] {part.Params} {part.Macs}");
-}
+using System.CommandLine;
+using Res2Net.Cli;
+using Res2Net.Cli.Commands;
+
+var root = new RootCommand("Res2Net for .NET: build, load, run and convert the Res2Net model family.")
+{
+    Options.Verbose,
+};
+root.Subcommands.Add(ModelsCommand.Create());
+root.Subcommands.Add(InfoCommand.Create());
+root.Subcommands.Add(ClassifyCommand.Create());
+root.Subcommands.Add(FeaturesCommand.Create());
+root.Subcommands.Add(ConvertCommand.Create());
+root.Subcommands.Add(InspectCommand.Create());
+return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

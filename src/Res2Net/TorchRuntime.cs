@@ -26,6 +26,7 @@ public static class TorchRuntime
 
             torch.InitializeDeviceType(DeviceType.CPU);
             DisableNnpack();
+
             initialized = true;
         }
     }
@@ -39,6 +40,16 @@ public static class TorchRuntime
             return TryGetContext(out var lib, out var context)
                 && NativeLibrary.TryGetExport(lib, "_ZNK2at7Context17userEnabledNNPACKEv", out var getter)
                 && GetFlag(getter, context);
+        }
+    }
+
+    public static void SetMkldnn(bool enabled)
+    {
+        Initialize();
+        if (TryGetContext(out var lib, out var context)
+            && NativeLibrary.TryGetExport(lib, "_ZN2at7Context20setUserEnabledMkldnnEb", out var setter))
+        {
+            SetFlag(setter, context, enabled);
         }
     }
 

@@ -18,12 +18,12 @@ namespace Res2Net.Models;
 /// </remarks>
 public sealed class Bottle2neck : Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv1;
+    private readonly Conv2dLayer conv1;
     private readonly BatchNorm2d bn1;
-    private readonly ModuleList<Conv2d> convs;
+    private readonly ModuleList<Conv2dLayer> convs;
     private readonly ModuleList<BatchNorm2d> bns;
     private readonly AvgPool2d? pool;
-    private readonly Conv2d conv3;
+    private readonly Conv2dLayer conv3;
     private readonly BatchNorm2d bn3;
     private readonly Module<Tensor, Tensor>? downsample;
 
@@ -53,13 +53,13 @@ public sealed class Bottle2neck : Module<Tensor, Tensor>
         Groups = groups;
         BranchCount = scale == 1 ? 1 : scale - 1;
 
-        conv1 = Conv2d(inChannels, width * scale, kernel_size: 1, bias: false);
+        conv1 = new Conv2dLayer(inChannels, width * scale, kernelSize: 1, bias: false);
         bn1 = BatchNorm2d(width * scale);
-        convs = new ModuleList<Conv2d>();
+        convs = new ModuleList<Conv2dLayer>();
         bns = new ModuleList<BatchNorm2d>();
         for (var i = 0; i < BranchCount; i++)
         {
-            convs.append(Conv2d(width, width, kernel_size: 3, stride: stride, padding: dilation, dilation: dilation, groups: groups, bias: false));
+            convs.append(new Conv2dLayer(width, width, kernelSize: 3, stride: stride, padding: dilation, dilation: dilation, groups: groups, bias: false));
             bns.append(BatchNorm2d(width));
         }
 
@@ -68,7 +68,7 @@ public sealed class Bottle2neck : Module<Tensor, Tensor>
             pool = AvgPool2d(kernel_size: 3, stride: stride, padding: 1);
         }
 
-        conv3 = Conv2d(width * scale, outChannels, kernel_size: 1, bias: false);
+        conv3 = new Conv2dLayer(width * scale, outChannels, kernelSize: 1, bias: false);
         bn3 = BatchNorm2d(outChannels);
         this.downsample = downsample;
         RegisterComponents();
@@ -105,7 +105,9 @@ public sealed class Bottle2neck : Module<Tensor, Tensor>
         Tensor? sp = null;
         for (var i = 0; i < BranchCount; i++)
         {
-            sp = i == 0 || FirstInStage ? splits[i] : sp! + splits[i];
+            // A channel slice of a batch is not contiguous; LibTorch 2.10's CPU convolution gives wrong results
+            // (errors near 1e-2) for such views once the batch exceeds 1, and is slower on them too.
+            sp = i == 0 || FirstInStage ? splits[i].contiguous() : sp! + splits[i];
             sp = bns[i].call(convs[i].call(sp)).relu_();
             outputs[i] = sp;
         }

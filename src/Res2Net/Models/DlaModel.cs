@@ -16,7 +16,7 @@ public sealed class DlaModel : Res2NetBackbone
     private readonly Sequential level1;
     private readonly DlaTree[] trees;
     private readonly StageInfo[] stages;
-    private Conv2d? fc;
+    private Conv2dLayer? fc;
     private DlaConfig config;
 
     public DlaModel(DlaConfig config) : base(nameof(DlaModel))
@@ -29,7 +29,7 @@ public sealed class DlaModel : Res2NetBackbone
         this.config = config;
         var ch = config.Channels;
         base_layer = Sequential(
-            Conv2d(config.InChannels, ch[0], kernel_size: 7, stride: 1, padding: 3, bias: false),
+            new Conv2dLayer(config.InChannels, ch[0], kernelSize: 7, stride: 1, padding: 3, bias: false),
             BatchNorm2d(ch[0]),
             ReLU(inplace: true));
         level0 = ConvLevel(ch[0], ch[0], config.Levels[0], 1);
@@ -60,7 +60,7 @@ public sealed class DlaModel : Res2NetBackbone
         NumFeatures = ch[5];
         if (config.NumClasses > 0)
         {
-            fc = Conv2d(NumFeatures, config.NumClasses, kernel_size: 1, bias: true);
+            fc = new Conv2dLayer(NumFeatures, config.NumClasses, kernelSize: 1, bias: true);
             register_module("fc", fc);
         }
 
@@ -130,7 +130,7 @@ public sealed class DlaModel : Res2NetBackbone
 
         if (numClasses > 0)
         {
-            fc = Conv2d(NumFeatures, numClasses, kernel_size: 1, bias: true);
+            fc = new Conv2dLayer(NumFeatures, numClasses, kernelSize: 1, bias: true);
             register_module("fc", fc);
         }
 
@@ -142,7 +142,7 @@ public sealed class DlaModel : Res2NetBackbone
         var level = Sequential();
         for (var i = 0; i < convs; i++)
         {
-            level.append(Conv2d(inChannels, outChannels, kernel_size: 3, stride: i == 0 ? stride : 1, padding: 1, bias: false));
+            level.append(new Conv2dLayer(inChannels, outChannels, kernelSize: 3, stride: i == 0 ? stride : 1, padding: 1, bias: false));
             level.append(BatchNorm2d(outChannels));
             level.append(ReLU(inplace: true));
             inChannels = outChannels;
@@ -155,13 +155,13 @@ public sealed class DlaModel : Res2NetBackbone
 /// <summary>One aggregation node of DLA: concatenates its children, 1x1 convolution, batch norm, ReLU.</summary>
 internal sealed class DlaRoot : Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv;
+    private readonly Conv2dLayer conv;
     private readonly BatchNorm2d bn;
     private readonly bool residual;
 
     public DlaRoot(int inChannels, int outChannels, int kernelSize, bool residual) : base(nameof(DlaRoot))
     {
-        conv = Conv2d(inChannels, outChannels, kernel_size: kernelSize, stride: 1, padding: (kernelSize - 1) / 2, bias: false);
+        conv = new Conv2dLayer(inChannels, outChannels, kernelSize: kernelSize, stride: 1, padding: (kernelSize - 1) / 2, bias: false);
         bn = BatchNorm2d(outChannels);
         this.residual = residual;
         RegisterComponents();
@@ -227,7 +227,7 @@ internal sealed class DlaTree : Module<Tensor, Tensor>
         if (inChannels != outChannels)
         {
             project = Sequential(
-                Conv2d(inChannels, outChannels, kernel_size: 1, stride: 1, bias: false),
+                new Conv2dLayer(inChannels, outChannels, kernelSize: 1, stride: 1, bias: false),
                 BatchNorm2d(outChannels));
         }
 

@@ -30,10 +30,10 @@ public static class ModelProfiler
             var part = partOf(name);
             switch (module)
             {
-                case Conv2d conv:
+                case Conv2dLayer conv:
                     var hc = conv.register_forward_hook((_, _, output) =>
                     {
-                        var w = conv.weight!.shape; // (out, in / groups, kh, kw)
+                        var w = conv.Weight.shape; // (out, in / groups, kh, kw)
                         Add(macs, part, output.numel() * w[1] * w[2] * w[3]);
                         return output;
                     });

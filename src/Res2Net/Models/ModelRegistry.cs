@@ -50,11 +50,16 @@ public sealed record ModelInfo(
     OfficialFigures Official)
 {
     /// <summary>Builds the model with fresh weights, optionally with another class count or input channel count.</summary>
-    public Res2NetBackbone Create(int? numClasses = null, int? inChannels = null) => (Config with
+    public Res2NetBackbone Create(int? numClasses = null, int? inChannels = null)
     {
-        NumClasses = numClasses ?? Config.NumClasses,
-        InChannels = inChannels ?? Config.InChannels,
-    }).Build();
+        var model = (Config with
+        {
+            NumClasses = numClasses ?? Config.NumClasses,
+            InChannels = inChannels ?? Config.InChannels,
+        }).Build();
+        model.ModelName = Name;
+        return model;
+    }
 }
 
 /// <summary>

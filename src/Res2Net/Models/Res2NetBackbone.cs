@@ -18,6 +18,9 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
         TorchRuntime.Initialize();
     }
 
+    /// <summary>The registered name the model was created under, if any.</summary>
+    public string? ModelName { get; internal set; }
+
     /// <summary>The configuration the model was built from (its class count follows <see cref="ResetClassifier"/>).</summary>
     public abstract ModelConfig Config { get; }
 
@@ -66,8 +69,8 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
         {
             switch (m)
             {
-                case TorchSharp.Modules.Conv2d conv:
-                    nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
+                case Conv2dLayer conv:
+                    nn.init.kaiming_normal_(conv.Weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
                     break;
                 case TorchSharp.Modules.BatchNorm2d bn:
                     nn.init.constant_(bn.weight, 1);

@@ -148,16 +148,16 @@ public sealed class Res2NetModel : Res2NetBackbone
 
     private static (Module<Tensor, Tensor> Conv1, int Reduction) BuildStem(Res2NetConfig c) => c.Stem switch
     {
-        StemType.Conv7x7 => (Conv2d(c.InChannels, c.StemWidth, kernel_size: 7, stride: 2, padding: 3, bias: false), 2),
+        StemType.Conv7x7 => (new Conv2dLayer(c.InChannels, c.StemWidth, kernelSize: 7, stride: 2, padding: 3, bias: false), 2),
         StemType.Deep => (Sequential(
-            Conv2d(c.InChannels, c.StemWidth / 2, kernel_size: 3, stride: 2, padding: 1, bias: false),
+            new Conv2dLayer(c.InChannels, c.StemWidth / 2, kernelSize: 3, stride: 2, padding: 1, bias: false),
             BatchNorm2d(c.StemWidth / 2),
             ReLU(inplace: true),
-            Conv2d(c.StemWidth / 2, c.StemWidth / 2, kernel_size: 3, stride: 1, padding: 1, bias: false),
+            new Conv2dLayer(c.StemWidth / 2, c.StemWidth / 2, kernelSize: 3, stride: 1, padding: 1, bias: false),
             BatchNorm2d(c.StemWidth / 2),
             ReLU(inplace: true),
-            Conv2d(c.StemWidth / 2, c.StemWidth, kernel_size: 3, stride: 1, padding: 1, bias: false)), 2),
-        StemType.Cifar => (Conv2d(c.InChannels, c.StemWidth, kernel_size: 3, stride: 1, padding: 1, bias: false), 1),
+            new Conv2dLayer(c.StemWidth / 2, c.StemWidth, kernelSize: 3, stride: 1, padding: 1, bias: false)), 2),
+        StemType.Cifar => (new Conv2dLayer(c.InChannels, c.StemWidth, kernelSize: 3, stride: 1, padding: 1, bias: false), 1),
         _ => throw new ArgumentOutOfRangeException(nameof(c), $"Unknown stem type {c.Stem}."),
     };
 
@@ -171,10 +171,10 @@ public sealed class Res2NetModel : Res2NetBackbone
             downsample = c.AvgDown
                 ? Sequential(
                     stride == 1 ? Identity() : AvgPool2d(kernel_size: stride, stride: stride, ceil_mode: true, count_include_pad: false),
-                    Conv2d(inChannels, outChannels, kernel_size: 1, stride: 1, bias: false),
+                    new Conv2dLayer(inChannels, outChannels, kernelSize: 1, stride: 1, bias: false),
                     BatchNorm2d(outChannels))
                 : Sequential(
-                    Conv2d(inChannels, outChannels, kernel_size: 1, stride: stride, bias: false),
+                    new Conv2dLayer(inChannels, outChannels, kernelSize: 1, stride: stride, bias: false),
                     BatchNorm2d(outChannels));
         }
 

@@ -1,0 +1,29 @@
+using System.CommandLine;
+using Res2Net.Models;
+using Res2Net.Weights;
+
+namespace Res2Net.Cli.Commands;
+
+internal static class ConvertCommand
+{
+    public static Command Create()
+    {
+        var model = Options.Model();
+        var input = new Option<string>("--input", "-i") { Description = "Checkpoint to read (.pth zip or legacy, .safetensors).", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "File to write: .pth (PyTorch zip) or .safetensors.", Required = true };
+        var command = new Command("convert", "Check a checkpoint against a model strictly and write it in another container.") { model, input, output };
+        command.SetAction(parse => Run.Guarded(parse, () =>
+        {
+            var source = parse.GetValue(input)!;
+            var target = parse.GetValue(output)!;
+            var checkpoint = CheckpointFile.ReadStateDict(source);
+            var numClasses = checkpoint.TryGetValue("fc.weight", out var fc) ? (int)fc.Shape[0] : (int?)null;
+            using var net = ModelRegistry.Create(parse.GetValue(model)!, numClasses);
+            ModelWeights.Load(net, checkpoint, Path.GetFileName(source));
+            ModelWeights.Save(net, target);
+            Console.Error.WriteLine($"wrote {target} ({ModelWeights.StateDict(net).Count} tensors)");
+            return Run.Ok;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.Text.Json;
+using Res2Net.Weights;
+using Spectre.Console;
+
+namespace Res2Net.Cli.Commands;
+
+internal static class InspectCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string>("file") { Description = "Checkpoint to describe." };
+        var format = Options.Format("table", "json");
+        var command = new Command("inspect", "Describe a checkpoint: container, tensors, dtypes, bytes, matching registered model.") { file, format };
+        command.SetAction(parse => Run.Guarded(parse, () =>
+        {
+            var path = parse.GetValue(file)!;
+            var kind = CheckpointFile.Detect(path);
+            var tensors = CheckpointFile.ReadStateDict(path);
+            var dtypes = tensors.Values.GroupBy(t => t.DType).ToDictionary(g => g.Key.ToString().ToLowerInvariant(), g => g.Count());
+            var bytes = tensors.Values.Sum(t => (long)t.Data.Length);
+            var parameters = tensors.Where(t => !t.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal)
+                && !t.Key.EndsWith("running_mean", StringComparison.Ordinal) && !t.Key.EndsWith("running_var", StringComparison.Ordinal))
+                .Sum(t => t.Value.NumElements);
+            var matches = ModelWeights.FindMatchingModels(tensors);
+            var container = kind switch
+            {
+                CheckpointFile.Kind.PyTorchZip => "pytorch-zip",
+                CheckpointFile.Kind.PyTorchLegacy => "pytorch-legacy",
+                _ => "safetensors",
+            };
+            if (parse.GetValue(format) == "json")
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    file = path,
+                    container,
+                    tensors = tensors.Count,
+                    dtypes,
+                    bytes,
+                    @params = parameters,
+                    matches = matches.Select(m => new { model = m.Model.Name, num_classes = m.NumClasses }),
+                }, Json.Indented));
+                return Run.Ok;
+            }
+
+            var grid = new Grid().AddColumn().AddColumn();
+            grid.AddRow("file", Markup.Escape(path));
+            grid.AddRow("container", container);
+            grid.AddRow("tensors", tensors.Count.ToString("N0", Json.Culture));
+            grid.AddRow("dtypes", string.Join(", ", dtypes.Select(d => $"{d.Key} x{d.Value}")));
+            grid.AddRow("bytes", bytes.ToString("N0", Json.Culture));
+            grid.AddRow("parameters", parameters.ToString("N0", Json.Culture));
+            grid.AddRow("fits", matches.Count == 0 ? "no registered model"
+                : Markup.Escape(string.Join(", ", matches.Select(m => $"{m.Model.Name} ({m.NumClasses} classes)"))));
+            AnsiConsole.Write(grid);
+            return Run.Ok;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+
+namespace Res2Net.Cli;
+
+/// <summary>Options several commands share, so they are spelled and described once.</summary>
+internal static class Options
+{
+    public static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Show full .NET stack traces on errors.",
+        Recursive = true,
+    };
+
+    public static Option<string> Model(bool required = true) => new("--model", "-m")
+    {
+        Description = "Registered model name or alias (see 'res2net models').",
+        Required = required,
+    };
+
+    public static Option<string> Weights(bool required) => new("--weights", "-w")
+    {
+        Description = "Checkpoint file: PyTorch .pth (zip or legacy) or .safetensors.",
+        Required = required,
+    };
+
+    public static Option<string> Format(params string[] allowed)
+    {
+        var option = new Option<string>("--format", "-f")
+        {
+            Description = $"Output format: {string.Join(" or ", allowed)}.",
+            DefaultValueFactory = _ => allowed[0],
+        };
+        option.AcceptOnlyFromAmong(allowed);
+        return option;
+    }
+
+    public static Option<int> BatchSize() => new("--batch-size", "-b")
+    {
+        Description = "Rows per forward pass.",
+        DefaultValueFactory = _ => 16,
+    };
+
+    public static Argument<string[]> Inputs() => new("inputs")
+    {
+        Description = "Input files: .npy float32 NCHW batches, already normalised.",
+        Arity = ArgumentArity.OneOrMore,
+    };
+}

@@ -1,0 +1,98 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Res2Net.Models;
+
+/// <summary>
+/// A 2-D convolution with PyTorch's parameter names (<c>weight</c>, <c>bias</c>) that works around a LibTorch 2.10
+/// defect: its oneDNN 3.7 direct convolution returns wrong values (errors of order 1) for kernels larger than 1x1 when
+/// the input channels per group exceed 16 and are not a multiple of 16 (e.g. the 26-channel groups of res2net50_26w_4s),
+/// at any batch size, as measured on this AVX-512 CPU against PyTorch 1.13 and LibTorch's own reference kernel.
+/// Zero-padding those input channels to the next multiple of 16 gives exact results at almost no cost, since oneDNN
+/// pads to that block size internally anyway.
+/// </summary>
+public sealed class Conv2dLayer : Module<Tensor, Tensor>
+{
+    private const int OneDnnBlock = 16;
+
+    private readonly Parameter weight;
+    private readonly Parameter? bias;
+
+    public Conv2dLayer(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0,
+        long dilation = 1, long groups = 1, bool bias = false) : base(nameof(Conv2dLayer))
+    {
+        if (inChannels % groups != 0 || outChannels % groups != 0)
+        {
+            throw new ArgumentException($"Channels ({inChannels} in, {outChannels} out) must divide into {groups} groups.");
+        }
+
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        KernelSize = kernelSize;
+        Stride = stride;
+        Padding = padding;
+        Dilation = dilation;
+        Groups = groups;
+        weight = new Parameter(empty(outChannels, inChannels / groups, kernelSize, kernelSize));
+        this.bias = bias ? new Parameter(empty(outChannels)) : null;
+        ResetParameters();
+        RegisterComponents();
+    }
+
+    public long InChannels { get; }
+
+    public long OutChannels { get; }
+
+    public long KernelSize { get; }
+
+    public long Stride { get; }
+
+    public long Padding { get; }
+
+    public long Dilation { get; }
+
+    public long Groups { get; }
+
+    public Parameter Weight => weight;
+
+    public Parameter? Bias => bias;
+
+    /// <summary>Whether this layer's shape needs the channel padding described on the class.</summary>
+    public bool NeedsChannelPadding
+    {
+        get
+        {
+            var perGroup = InChannels / Groups;
+            return Groups == 1 && KernelSize > 1 && perGroup > OneDnnBlock && perGroup % OneDnnBlock != 0;
+        }
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        long[] s = [Stride, Stride], p = [Padding, Padding], d = [Dilation, Dilation];
+        if (!NeedsChannelPadding)
+        {
+            return functional.conv2d(input, weight, bias, s, p, d, Groups);
+        }
+
+        using var scope = NewDisposeScope();
+        var extra = OneDnnBlock - (InChannels % OneDnnBlock);
+        var x = functional.pad(input, [0, 0, 0, 0, 0, extra]);
+        var w = functional.pad(weight, [0, 0, 0, 0, 0, extra]);
+        return functional.conv2d(x, w, bias, s, p, d, Groups).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>PyTorch's default initialisation of Conv2d (Kaiming uniform with a = sqrt(5), uniform bias).</summary>
+    public void ResetParameters()
+    {
+        using var noGrad = no_grad();
+        init.kaiming_uniform_(weight, Math.Sqrt(5));
+        if (bias is not null)
+        {
+            var bound = 1 / Math.Sqrt(InChannels / Groups * KernelSize * KernelSize);
+            init.uniform_(bias, -bound, bound);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+namespace Res2Net.Tests;
+
+/// <summary>Locates the repository and the shared fixtures (../shared relative to the repository root).</summary>
+internal static class TestPaths
+{
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static string Fixtures { get; } = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "fixtures"));
+
+    public static string Fixture(string name) => Path.Combine(Fixtures, name);
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Res2Net.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Cannot find the repository root (Res2Net.slnx) above " + AppContext.BaseDirectory);
+    }
+}
