@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Res2Net.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -95,26 +96,50 @@ public static class ModelWeights
         var matches = new List<(ModelInfo, int)>();
         foreach (var info in ModelRegistry.All)
         {
-            using var model = info.Create();
-            var target = StateDict(model);
+            var (target, classifier) = Signature(info);
             if (target.Count != checkpoint.Count)
             {
                 continue;
             }
 
-            var classifier = model.ClassifierKeys.ToHashSet();
             var fits = target.All(e => checkpoint.TryGetValue(e.Key, out var d)
-                && (d.Shape.SequenceEqual(e.Value.shape) || (classifier.Contains(e.Key) && d.Shape.Length == e.Value.shape.Length
-                    && d.Shape.Skip(1).SequenceEqual(e.Value.shape.Skip(1)))));
+                && (d.Shape.SequenceEqual(e.Value) || (classifier.Contains(e.Key) && d.Shape.Length == e.Value.Length
+                    && d.Shape.Skip(1).SequenceEqual(e.Value.Skip(1)))));
             if (fits)
             {
-                var classes = checkpoint.TryGetValue(model.ClassifierKeys[0], out var fc) ? (int)fc.Shape[0] : 0;
+                var classes = checkpoint.TryGetValue(classifier[0], out var fc) ? (int)fc.Shape[0] : 0;
                 matches.Add((info, classes));
             }
         }
 
         return matches;
     }
+
+    private static readonly ConcurrentDictionary<string, (List<KeyValuePair<string, long[]>>, IReadOnlyList<string>)> Signatures = new();
+    private static readonly Lock MetaGate = new();
+
+    /// <summary>
+    /// Key names and shapes of a registered model, built once on LibTorch's meta device: shapes without memory or
+    /// initialisation, so matching a checkpoint against every model takes milliseconds instead of seconds.
+    /// </summary>
+    private static (List<KeyValuePair<string, long[]>> Shapes, IReadOnlyList<string> Classifier) Signature(ModelInfo info) =>
+        Signatures.GetOrAdd(info.Name, _ =>
+        {
+            lock (MetaGate)
+            {
+                var previous = get_default_device();
+                set_default_device(META);
+                try
+                {
+                    using var model = info.Create();
+                    return (StateDict(model).Select(e => KeyValuePair.Create(e.Key, e.Value.shape)).ToList(), model.ClassifierKeys);
+                }
+                finally
+                {
+                    set_default_device(previous);
+                }
+            }
+        });
 
     private static string DescribeMismatch(Res2NetBackbone model, IReadOnlyDictionary<string, TensorData> checkpoint, string source,
         List<string> missing, List<string> unexpected, List<string> wrongShape)
