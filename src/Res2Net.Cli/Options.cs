@@ -19,7 +19,9 @@ internal static class Options
 
     public static Option<string> Weights(bool required) => new("--weights", "-w")
     {
-        Description = "Checkpoint file: PyTorch .pth (zip or legacy) or .safetensors.",
+        Description = required
+            ? "Checkpoint file: PyTorch .pth (zip or legacy) or .safetensors."
+            : "Checkpoint file: PyTorch .pth (zip or legacy) or .safetensors; default: the model's published weights, downloaded once into $RES2NET_HOME (~/.cache/res2net).",
         Required = required,
     };
 

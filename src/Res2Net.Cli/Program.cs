@@ -1,10 +1,14 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Res2Net.Cli;
 using Res2Net.Cli.Commands;
 
-var root = new RootCommand("Res2Net for .NET: build, load, run and convert the Res2Net model family.")
+// A plain command as the root, so that help shows the tool's name (a RootCommand takes the assembly's, Res2Net.Cli).
+var root = new Command("res2net", "Res2Net for .NET: build, load, run and convert the Res2Net model family.")
 {
     Options.Verbose,
+    new HelpOption(),
+    new VersionOption(),
 };
 root.Subcommands.Add(ModelsCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());

@@ -43,7 +43,8 @@ public static class TorchRuntime
         }
     }
 
-    public static void SetMkldnn(bool enabled)
+    /// <summary>Turns LibTorch's oneDNN kernels on or off (tests compare against its reference kernels).</summary>
+    internal static void SetMkldnn(bool enabled)
     {
         Initialize();
         if (TryGetContext(out var lib, out var context)

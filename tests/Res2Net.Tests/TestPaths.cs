@@ -9,6 +9,9 @@ internal static class TestPaths
 
     public static string Fixture(string name) => Path.Combine(Fixtures, name);
 
+    /// <summary>Small files made by PyTorch 1.13.1 for cases the shared fixtures do not cover.</summary>
+    public static string Data(string name) => Path.Combine(RepoRoot, "tests", "Res2Net.Tests", "Data", name);
+
     private static string FindRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Res2Net.Engines;
+using Res2Net.Models;
 using Res2Net.Weights;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ internal static class ClassifyCommand
     public static Command Create()
     {
         var model = Options.Model();
-        var weights = Options.Weights(required: true);
+        var weights = Options.Weights(required: false);
         var topk = new Option<int>("--topk", "-k") { Description = "Classes to show per input.", DefaultValueFactory = _ => 5 };
         var format = Options.Format("table", "json");
         var batchSize = Options.BatchSize();
@@ -27,7 +28,8 @@ internal static class ClassifyCommand
                 throw new ArgumentException("--topk and --batch-size must be at least 1.");
             }
 
-            using var engine = TorchEngine.Load(parse.GetValue(model)!, parse.GetValue(weights)!);
+            var info = ModelRegistry.Get(parse.GetValue(model)!);
+            using var engine = TorchEngine.Load(info.Name, WeightsResolver.Resolve(info, parse.GetValue(weights)));
             var json = parse.GetValue(format) == "json";
             var table = json ? null : new Table().AddColumns("input", "row", "rank", "prob", "label");
             var failed = 0;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Res2Net.Engines;
+using Res2Net.Models;
 using Res2Net.Weights;
 using static TorchSharp.torch;
 
@@ -10,7 +11,7 @@ internal static class FeaturesCommand
     public static Command Create()
     {
         var model = Options.Model();
-        var weights = Options.Weights(required: true);
+        var weights = Options.Weights(required: false);
         var stage = new Option<string>("--stage", "-s")
         {
             Description = "pooled (the embedding before the classifier) or a stage map c2..c5.",
@@ -27,7 +28,8 @@ internal static class FeaturesCommand
         command.SetAction(parse => Run.Guarded(parse, () =>
         {
             var which = Enum.Parse<FeatureStage>(parse.GetValue(stage)!, ignoreCase: true);
-            using var engine = TorchEngine.Load(parse.GetValue(model)!, parse.GetValue(weights)!);
+            var info = ModelRegistry.Get(parse.GetValue(model)!);
+            using var engine = TorchEngine.Load(info.Name, WeightsResolver.Resolve(info, parse.GetValue(weights)));
             var rows = new List<Tensor>();
             var failed = 0;
             try

@@ -72,15 +72,20 @@ public static class ImageDecoder
         if (result != SKCodecResult.Success)
             throw Failure(name, result, Name(format));
 
-        var rgb = new byte[(long)width * height * 3];
-        for (long i = 0, j = 0; i < rgb.LongLength; i += 3, j += 4)
+        if (format == SKEncodedImageFormat.Gif && GifFirstFrame.TransparentFill(encoded) is var (r, g, b))
         {
-            rgb[i] = rgba[j];
-            rgb[i + 1] = rgba[j + 1];
-            rgb[i + 2] = rgba[j + 2];
+            for (long j = 0; j < rgba.LongLength; j += 4)
+            {
+                if (rgba[j + 3] == 0)
+                {
+                    rgba[j] = r;
+                    rgba[j + 1] = g;
+                    rgba[j + 2] = b;
+                }
+            }
         }
 
-        return new DecodedImage(width, height, rgb);
+        return new DecodedImage(width, height, DropAlpha(rgba, (long)width * height));
     }
 
     /// <summary>
@@ -105,7 +110,12 @@ public static class ImageDecoder
             handle.Free();
         }
 
-        var rgb = new byte[(long)bitmap.Width * bitmap.Height * 3];
+        return new DecodedImage(bitmap.Width, bitmap.Height, DropAlpha(rgba, (long)bitmap.Width * bitmap.Height));
+    }
+
+    private static byte[] DropAlpha(byte[] rgba, long pixels)
+    {
+        var rgb = new byte[pixels * 3];
         for (long i = 0, j = 0; i < rgb.LongLength; i += 3, j += 4)
         {
             rgb[i] = rgba[j];
@@ -113,7 +123,7 @@ public static class ImageDecoder
             rgb[i + 2] = rgba[j + 2];
         }
 
-        return new DecodedImage(bitmap.Width, bitmap.Height, rgb);
+        return rgb;
     }
 
     private static ImageDecodeException Failure(string name, SKCodecResult result, string? format)

@@ -54,13 +54,13 @@ public sealed class Bottle2neck : Module<Tensor, Tensor>
         BranchCount = scale == 1 ? 1 : scale - 1;
 
         conv1 = new Conv2dLayer(inChannels, width * scale, kernelSize: 1, bias: false);
-        bn1 = BatchNorm2d(width * scale);
+        bn1 = Layers.BatchNorm(width * scale);
         convs = new ModuleList<Conv2dLayer>();
         bns = new ModuleList<BatchNorm2d>();
         for (var i = 0; i < BranchCount; i++)
         {
             convs.append(new Conv2dLayer(width, width, kernelSize: 3, stride: stride, padding: dilation, dilation: dilation, groups: groups, bias: false));
-            bns.append(BatchNorm2d(width));
+            bns.append(Layers.BatchNorm(width));
         }
 
         if (firstInStage)
@@ -69,7 +69,7 @@ public sealed class Bottle2neck : Module<Tensor, Tensor>
         }
 
         conv3 = new Conv2dLayer(width * scale, outChannels, kernelSize: 1, bias: false);
-        bn3 = BatchNorm2d(outChannels);
+        bn3 = Layers.BatchNorm(outChannels);
         this.downsample = downsample;
         RegisterComponents();
     }

@@ -10,8 +10,8 @@ namespace Res2Net.Models;
 /// defect: its oneDNN 3.7 direct convolution returns wrong values (errors of order 1) for kernels larger than 1x1 when
 /// the input channels per group exceed 16 and are not a multiple of 16 (e.g. the 26-channel groups of res2net50_26w_4s),
 /// at any batch size, as measured on this AVX-512 CPU against PyTorch 1.13 and LibTorch's own reference kernel.
-/// Zero-padding those input channels to the next multiple of 16 gives exact results at almost no cost, since oneDNN
-/// pads to that block size internally anyway.
+/// Zero-padding those channels (in, and out for the gradient) to the next multiple of 16 gives exact results at almost
+/// no cost, since oneDNN pads to that block size internally anyway.
 /// </summary>
 public sealed class Conv2dLayer : Module<Tensor, Tensor>
 {
@@ -35,8 +35,8 @@ public sealed class Conv2dLayer : Module<Tensor, Tensor>
         Padding = padding;
         Dilation = dilation;
         Groups = groups;
-        weight = new Parameter(empty(outChannels, inChannels / groups, kernelSize, kernelSize));
-        this.bias = bias ? new Parameter(empty(outChannels)) : null;
+        weight = new Parameter(empty([outChannels, inChannels / groups, kernelSize, kernelSize], device: Layers.Device));
+        this.bias = bias ? new Parameter(empty([outChannels], device: Layers.Device)) : null;
         ResetParameters();
         RegisterComponents();
     }
@@ -59,29 +59,30 @@ public sealed class Conv2dLayer : Module<Tensor, Tensor>
 
     public Parameter? Bias => bias;
 
-    /// <summary>Whether this layer's shape needs the channel padding described on the class.</summary>
-    public bool NeedsChannelPadding
-    {
-        get
-        {
-            var perGroup = InChannels / Groups;
-            return Groups == 1 && KernelSize > 1 && perGroup > OneDnnBlock && perGroup % OneDnnBlock != 0;
-        }
-    }
+    /// <summary>Input channels added by the padding described on the class (0 when the shape is safe).</summary>
+    public long InputPadding => PaddingFor(InChannels / Groups);
+
+    /// <summary>
+    /// Output channels added (zero filters, sliced off again): the input gradient of a convolution is a convolution
+    /// over its output channels, which the same defect would get wrong in training.
+    /// </summary>
+    public long OutputPadding => PaddingFor(OutChannels / Groups);
 
     public override Tensor forward(Tensor input)
     {
         long[] s = [Stride, Stride], p = [Padding, Padding], d = [Dilation, Dilation];
-        if (!NeedsChannelPadding)
+        long inPad = InputPadding, outPad = OutputPadding;
+        if (inPad == 0 && outPad == 0)
         {
             return functional.conv2d(input, weight, bias, s, p, d, Groups);
         }
 
         using var scope = NewDisposeScope();
-        var extra = OneDnnBlock - (InChannels % OneDnnBlock);
-        var x = functional.pad(input, [0, 0, 0, 0, 0, extra]);
-        var w = functional.pad(weight, [0, 0, 0, 0, 0, extra]);
-        return functional.conv2d(x, w, bias, s, p, d, Groups).MoveToOuterDisposeScope();
+        var x = inPad == 0 ? input : functional.pad(input, [0, 0, 0, 0, 0, inPad]);
+        var w = functional.pad(weight, [0, 0, 0, 0, 0, inPad, 0, outPad]);
+        var b = bias is null || outPad == 0 ? bias : functional.pad(bias, [0, outPad]);
+        var y = functional.conv2d(x, w, b, s, p, d, Groups);
+        return (outPad == 0 ? y : y.narrow(1, 0, OutChannels)).MoveToOuterDisposeScope();
     }
 
     /// <summary>PyTorch's default initialisation of Conv2d (Kaiming uniform with a = sqrt(5), uniform bias).</summary>
@@ -95,4 +96,9 @@ public sealed class Conv2dLayer : Module<Tensor, Tensor>
             init.uniform_(bias, -bound, bound);
         }
     }
+
+    private long PaddingFor(long perGroup) =>
+        Groups == 1 && KernelSize > 1 && perGroup > OneDnnBlock && perGroup % OneDnnBlock != 0
+            ? OneDnnBlock - (perGroup % OneDnnBlock)
+            : 0;
 }

@@ -30,7 +30,7 @@ public sealed class DlaModel : Res2NetBackbone
         var ch = config.Channels;
         base_layer = Sequential(
             new Conv2dLayer(config.InChannels, ch[0], kernelSize: 7, stride: 1, padding: 3, bias: false),
-            BatchNorm2d(ch[0]),
+            Layers.BatchNorm(ch[0]),
             ReLU(inplace: true));
         level0 = ConvLevel(ch[0], ch[0], config.Levels[0], 1);
         level1 = ConvLevel(ch[0], ch[1], config.Levels[1], 2);
@@ -143,7 +143,7 @@ public sealed class DlaModel : Res2NetBackbone
         for (var i = 0; i < convs; i++)
         {
             level.append(new Conv2dLayer(inChannels, outChannels, kernelSize: 3, stride: i == 0 ? stride : 1, padding: 1, bias: false));
-            level.append(BatchNorm2d(outChannels));
+            level.append(Layers.BatchNorm(outChannels));
             level.append(ReLU(inplace: true));
             inChannels = outChannels;
         }
@@ -162,7 +162,7 @@ internal sealed class DlaRoot : Module<Tensor, Tensor>
     public DlaRoot(int inChannels, int outChannels, int kernelSize, bool residual) : base(nameof(DlaRoot))
     {
         conv = new Conv2dLayer(inChannels, outChannels, kernelSize: kernelSize, stride: 1, padding: (kernelSize - 1) / 2, bias: false);
-        bn = BatchNorm2d(outChannels);
+        bn = Layers.BatchNorm(outChannels);
         this.residual = residual;
         RegisterComponents();
     }
@@ -228,7 +228,7 @@ internal sealed class DlaTree : Module<Tensor, Tensor>
         {
             project = Sequential(
                 new Conv2dLayer(inChannels, outChannels, kernelSize: 1, stride: 1, bias: false),
-                BatchNorm2d(outChannels));
+                Layers.BatchNorm(outChannels));
         }
 
         this.levels = levels;

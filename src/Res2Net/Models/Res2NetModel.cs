@@ -27,7 +27,7 @@ public sealed class Res2NetModel : Res2NetBackbone
         this.config = config;
 
         (conv1, var stemReduction) = BuildStem(config);
-        bn1 = BatchNorm2d(config.StemWidth);
+        bn1 = Layers.BatchNorm(config.StemWidth);
         if (config.Stem != StemType.Cifar)
         {
             maxpool = MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
@@ -67,7 +67,7 @@ public sealed class Res2NetModel : Res2NetBackbone
         NumFeatures = inChannels;
         if (config.NumClasses > 0)
         {
-            fc = Linear(NumFeatures, config.NumClasses);
+            fc = Layers.Linear(NumFeatures, config.NumClasses);
             register_module("fc", fc);
         }
 
@@ -133,7 +133,7 @@ public sealed class Res2NetModel : Res2NetBackbone
 
         if (numClasses > 0)
         {
-            fc = Linear(NumFeatures, numClasses);
+            fc = Layers.Linear(NumFeatures, numClasses);
             register_module("fc", fc);
         }
 
@@ -151,10 +151,10 @@ public sealed class Res2NetModel : Res2NetBackbone
         StemType.Conv7x7 => (new Conv2dLayer(c.InChannels, c.StemWidth, kernelSize: 7, stride: 2, padding: 3, bias: false), 2),
         StemType.Deep => (Sequential(
             new Conv2dLayer(c.InChannels, c.StemWidth / 2, kernelSize: 3, stride: 2, padding: 1, bias: false),
-            BatchNorm2d(c.StemWidth / 2),
+            Layers.BatchNorm(c.StemWidth / 2),
             ReLU(inplace: true),
             new Conv2dLayer(c.StemWidth / 2, c.StemWidth / 2, kernelSize: 3, stride: 1, padding: 1, bias: false),
-            BatchNorm2d(c.StemWidth / 2),
+            Layers.BatchNorm(c.StemWidth / 2),
             ReLU(inplace: true),
             new Conv2dLayer(c.StemWidth / 2, c.StemWidth, kernelSize: 3, stride: 1, padding: 1, bias: false)), 2),
         StemType.Cifar => (new Conv2dLayer(c.InChannels, c.StemWidth, kernelSize: 3, stride: 1, padding: 1, bias: false), 1),
@@ -172,10 +172,10 @@ public sealed class Res2NetModel : Res2NetBackbone
                 ? Sequential(
                     stride == 1 ? Identity() : AvgPool2d(kernel_size: stride, stride: stride, ceil_mode: true, count_include_pad: false),
                     new Conv2dLayer(inChannels, outChannels, kernelSize: 1, stride: 1, bias: false),
-                    BatchNorm2d(outChannels))
+                    Layers.BatchNorm(outChannels))
                 : Sequential(
                     new Conv2dLayer(inChannels, outChannels, kernelSize: 1, stride: stride, bias: false),
-                    BatchNorm2d(outChannels));
+                    Layers.BatchNorm(outChannels));
         }
 
         var stage = Sequential();

@@ -116,7 +116,6 @@ public static class ModelWeights
     }
 
     private static readonly ConcurrentDictionary<string, (List<KeyValuePair<string, long[]>>, IReadOnlyList<string>)> Signatures = new();
-    private static readonly Lock MetaGate = new();
 
     /// <summary>
     /// Key names and shapes of a registered model, built once on LibTorch's meta device: shapes without memory or
@@ -125,20 +124,9 @@ public static class ModelWeights
     private static (List<KeyValuePair<string, long[]>> Shapes, IReadOnlyList<string> Classifier) Signature(ModelInfo info) =>
         Signatures.GetOrAdd(info.Name, _ =>
         {
-            lock (MetaGate)
-            {
-                var previous = get_default_device();
-                set_default_device(META);
-                try
-                {
-                    using var model = info.Create();
-                    return (StateDict(model).Select(e => KeyValuePair.Create(e.Key, e.Value.shape)).ToList(), model.ClassifierKeys);
-                }
-                finally
-                {
-                    set_default_device(previous);
-                }
-            }
+            using var meta = Layers.On(META);
+            using var model = info.Create();
+            return (StateDict(model).Select(e => KeyValuePair.Create(e.Key, e.Value.shape)).ToList(), model.ClassifierKeys);
         });
 
     private static string DescribeMismatch(Res2NetBackbone model, IReadOnlyDictionary<string, TensorData> checkpoint, string source,

@@ -38,15 +38,15 @@ public class CheckpointFileTests
     [Fact]
     public void Dispatches_on_content_not_name()
     {
-        var sd = PyTorchCheckpoint.ReadStateDict(WeightsPaths.Fixture("res2net_tiny_s1.pth"));
+        var sd = PyTorchCheckpoint.ReadStateDict(TestPaths.Fixture("res2net_tiny_s1.pth"));
         using var dir = new TempDir();
         string legacyAsBin = dir.File("weights.bin");
-        File.Copy(WeightsPaths.Fixture("res2net_tiny_s1.legacy.pth"), legacyAsBin);
+        File.Copy(TestPaths.Fixture("res2net_tiny_s1.legacy.pth"), legacyAsBin);
         string safetensorsAsPth = dir.File("weights.pth");
         SafeTensors.Write(safetensorsAsPth, sd);
         Assert.Equal(CheckpointFile.Kind.PyTorchLegacy, CheckpointFile.Detect(legacyAsBin));
         Assert.Equal(CheckpointFile.Kind.SafeTensors, CheckpointFile.Detect(safetensorsAsPth));
-        Assert.Equal(CheckpointFile.Kind.PyTorchZip, CheckpointFile.Detect(WeightsPaths.Fixture("res2net_tiny_s1.pth")));
+        Assert.Equal(CheckpointFile.Kind.PyTorchZip, CheckpointFile.Detect(TestPaths.Fixture("res2net_tiny_s1.pth")));
         foreach (string path in new[] { legacyAsBin, safetensorsAsPth })
         {
             var back = CheckpointFile.ReadStateDict(path);
@@ -74,7 +74,7 @@ public class CheckpointFileTests
     {
         using var dir = new TempDir();
         string path = dir.File("cut.pth");
-        byte[] bytes = File.ReadAllBytes(WeightsPaths.Fixture("res2net_tiny_s4.pth"));
+        byte[] bytes = File.ReadAllBytes(TestPaths.Fixture("res2net_tiny_s4.pth"));
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
         var e = Assert.Throws<CheckpointFormatException>(() => CheckpointFile.ReadStateDict(path));
         Assert.Equal("cut.pth: the file is truncated or damaged: its zip central directory is missing or unreadable.", e.Message);
@@ -85,7 +85,7 @@ public class CheckpointFileTests
     {
         using var dir = new TempDir();
         string path = dir.File("cut.legacy.pth");
-        byte[] bytes = File.ReadAllBytes(WeightsPaths.Fixture("res2net_tiny_s4.legacy.pth"));
+        byte[] bytes = File.ReadAllBytes(TestPaths.Fixture("res2net_tiny_s4.legacy.pth"));
         File.WriteAllBytes(path, bytes[..500]);
         var e = Assert.Throws<CheckpointFormatException>(() => CheckpointFile.ReadStateDict(path));
         Assert.Matches(@"^cut\.legacy\.pth: the file is truncated: the object pickle needs [\d,]+ bytes at offset [\d,]+ but only [\d,]+ remain\.$", e.Message);
@@ -96,7 +96,7 @@ public class CheckpointFileTests
     {
         using var dir = new TempDir();
         string path = dir.File("cut.legacy.pth");
-        byte[] bytes = File.ReadAllBytes(WeightsPaths.Fixture("res2net_tiny_s4.legacy.pth"));
+        byte[] bytes = File.ReadAllBytes(TestPaths.Fixture("res2net_tiny_s4.legacy.pth"));
         File.WriteAllBytes(path, bytes[..^100]);
         var e = Assert.Throws<CheckpointFormatException>(() => CheckpointFile.ReadStateDict(path));
         Assert.Matches($@"^cut\.legacy\.pth: the file is truncated: tensor '[\w.]+' needs [\d,]+ bytes at offset [\d,]+ but the file ends at {bytes.Length - 100:N0}\.$", e.Message);

@@ -10,7 +10,7 @@ public class NpyTests
     [Fact]
     public void Reads_the_fixture_input()
     {
-        var t = Npy.Read(WeightsPaths.Fixture("input_2x3x64x64.npy"));
+        var t = Npy.Read(TestPaths.Fixture("input_2x3x64x64.npy"));
         Assert.Equal(DType.Float32, t.DType);
         Assert.Equal([2L, 3, 64, 64], t.Shape);
         Assert.Equal(2 * 3 * 64 * 64 * 4, t.Data.Length);
@@ -20,11 +20,11 @@ public class NpyTests
     [Fact]
     public void Stage_outputs_have_the_shapes_of_the_json()
     {
-        using var json = JsonDocument.Parse(File.ReadAllText(WeightsPaths.Fixture("res2net_tiny_s4.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("res2net_tiny_s4.json")));
         var stages = json.RootElement.GetProperty("stages").EnumerateArray().ToArray();
         for (int i = 0; i < 4; i++)
         {
-            var t = Npy.Read(WeightsPaths.Fixture($"res2net_tiny_s4.stage{i + 1}.npy"));
+            var t = Npy.Read(TestPaths.Fixture($"res2net_tiny_s4.stage{i + 1}.npy"));
             Assert.Equal(stages[i].EnumerateArray().Select(e => e.GetInt64()), t.Shape);
         }
     }
@@ -32,7 +32,7 @@ public class NpyTests
     [Fact]
     public void Round_trip_writes_a_numpy_v1_header_aligned_to_64_bytes()
     {
-        var original = Npy.Read(WeightsPaths.Fixture("input_2x3x64x64.npy"));
+        var original = Npy.Read(TestPaths.Fixture("input_2x3x64x64.npy"));
         using var dir = new TempDir();
         string path = dir.File("x.npy");
         Npy.Write(path, original);

@@ -3,22 +3,24 @@ using System.Text.Json;
 using Res2Net.Weights;
 using Xunit;
 
+using Res2Net.Tests.Models;
+
 namespace Res2Net.Tests.Weights;
 
 public class PyTorchCheckpointTests
 {
-    public static TheoryData<string> Models => new(WeightsPaths.Models);
+    public static TheoryData<string> Models => new(FixtureModels.Names);
 
     [Theory]
     [MemberData(nameof(Models))]
     public void Fixture_loads_identically_from_zip_and_legacy_containers(string model)
     {
-        using var json = JsonDocument.Parse(File.ReadAllText(WeightsPaths.Fixture(model + ".json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture(model + ".json")));
         int expectedKeys = json.RootElement.GetProperty("state_dict_keys").GetInt32();
         long expectedParams = json.RootElement.GetProperty("params").GetInt64();
 
-        var zip = PyTorchCheckpoint.ReadStateDict(WeightsPaths.Fixture(model + ".pth"));
-        var legacy = PyTorchCheckpoint.ReadStateDict(WeightsPaths.Fixture(model + ".legacy.pth"));
+        var zip = PyTorchCheckpoint.ReadStateDict(TestPaths.Fixture(model + ".pth"));
+        var legacy = PyTorchCheckpoint.ReadStateDict(TestPaths.Fixture(model + ".legacy.pth"));
 
         Assert.Equal(expectedKeys, zip.Count);
         Assert.Equal(zip.Keys, legacy.Keys);
@@ -43,7 +45,7 @@ public class PyTorchCheckpointTests
     public void Fixture_keys_keep_file_order()
     {
         // pickletools shows the fixture's OrderedDict starting conv1.weight, bn1.weight, bn1.bias and ending fc.weight, fc.bias.
-        var sd = PyTorchCheckpoint.ReadStateDict(WeightsPaths.Fixture("res2net_tiny_s1.pth"));
+        var sd = PyTorchCheckpoint.ReadStateDict(TestPaths.Fixture("res2net_tiny_s1.pth"));
         Assert.Equal(["conv1.weight", "bn1.weight", "bn1.bias"], sd.Keys.Take(3));
         Assert.Equal(["fc.weight", "fc.bias"], sd.Keys.TakeLast(2));
         Assert.Equal([16L, 3, 7, 7], sd["conv1.weight"].Shape);
@@ -54,7 +56,7 @@ public class PyTorchCheckpointTests
     [InlineData("res2net_tiny_s4.legacy.pth", "legacy")]
     public void Read_reports_container_and_tensors(string file, string container)
     {
-        var contents = PyTorchCheckpoint.Read(WeightsPaths.Fixture(file));
+        var contents = PyTorchCheckpoint.Read(TestPaths.Fixture(file));
         Assert.Equal(container, contents.Container);
         Assert.Equal(182, contents.TensorCount);
         Assert.IsType<OrderedDictionary<object, object?>>(contents.Root);
@@ -72,7 +74,7 @@ public class PyTorchCheckpointTests
     {
         // Made by PyTorch 1.13.1: {'epoch': 7, 'arch': 'res2net', 'best_metric': np.float64(0.75),
         // 'state_dict': OrderedDict of 'module.'-prefixed tensors}, views of base = arange(24).reshape(4, 6).
-        var sd = PyTorchCheckpoint.ReadStateDict(WeightsPaths.Data(file));
+        var sd = PyTorchCheckpoint.ReadStateDict(TestPaths.Data(file));
         Assert.Equal(["full", "view_t", "view_slice", "col", "f16", "bf16", "f64", "i64", "i32", "i16", "i8", "u8", "b", "scalar", "empty"], sd.Keys);
 
         float[] baseValues = Enumerable.Range(0, 24).Select(i => (float)i).ToArray();
@@ -122,7 +124,7 @@ public class PyTorchCheckpointTests
     [InlineData("weights_views.legacy.pth")]
     public void Read_exposes_non_tensor_entries(string file)
     {
-        var root = Assert.IsType<OrderedDictionary<object, object?>>(PyTorchCheckpoint.Read(WeightsPaths.Data(file)).Root);
+        var root = Assert.IsType<OrderedDictionary<object, object?>>(PyTorchCheckpoint.Read(TestPaths.Data(file)).Root);
         Assert.Equal(["epoch", "arch", "best_metric", "state_dict"], root.Keys.Cast<string>());
         Assert.Equal(7, Convert.ToInt32(root["epoch"]));
         Assert.Equal("res2net", root["arch"]);
@@ -136,7 +138,7 @@ public class PyTorchCheckpointTests
     [InlineData("weights_views.legacy.pth")]
     public void Written_checkpoint_reads_back_identically(string file)
     {
-        string source = file.StartsWith("weights_") ? WeightsPaths.Data(file) : WeightsPaths.Fixture(file);
+        string source = file.StartsWith("weights_") ? TestPaths.Data(file) : TestPaths.Fixture(file);
         var original = PyTorchCheckpoint.ReadStateDict(source);
         using var dir = new TempDir();
         string path = dir.File("out.pth");

@@ -11,7 +11,7 @@ public class SafeTensorsTests
     [Fact]
     public void Round_trip_is_bit_identical_and_follows_the_spec_layout()
     {
-        var sd = PyTorchCheckpoint.ReadStateDict(WeightsPaths.Data("weights_views.pth"));
+        var sd = PyTorchCheckpoint.ReadStateDict(TestPaths.Data("weights_views.pth"));
         using var dir = new TempDir();
         string a = dir.File("a.safetensors"), b = dir.File("b.safetensors");
         var meta = new Dictionary<string, string> { ["format"] = "pt", ["note"] = "ünïcode" };

@@ -38,6 +38,17 @@ frames = [Image.new('RGB', (6, 4), (255, 0, 0)), Image.new('RGB', (6, 4), (0, 0,
 frames[0].save('animated.gif', save_all=True, append_images=frames[1:], duration=100, loop=0)
 np.save('animated.gif.npy', np.asarray(Image.open('animated.gif').convert('RGB')))
 save(rgb.quantize(32), 'palette.gif')
+# Palette images with a transparent index: convert('RGB') keeps the palette colour under it.
+trns = rgb.quantize(8)
+save(trns, 'palette_trns.png', transparency=3)
+save(trns, 'transparent.gif', transparency=3)
+# A first frame smaller than the canvas (screen widened to 9x7 by hand): PIL fills the rest with the transparent index.
+data = bytearray(open('transparent.gif', 'rb').read())
+data[6:10] = (9).to_bytes(2, 'little') + (7).to_bytes(2, 'little')
+open('small_frame.gif', 'wb').write(data)
+np.save('small_frame.gif.npy', np.asarray(Image.open('small_frame.gif').convert('RGB')))
+# CMYK JPEG (Adobe): PIL inverts it naively (R = 255 - C - K clipped... as libImaging's cmyk2rgb does).
+save(Image.fromarray(noise(7, 5, 4), 'CMYK'), 'cmyk.jpg', quality=95)
 # EXIF orientation 6 (rotate 90 on display): PIL's convert does not rotate, so the array stays 7 wide and 5 high.
 exif = Image.Exif()
 exif[0x0112] = 6

@@ -1,0 +1,108 @@
+using Res2Net.Imaging;
+using Res2Net.Models;
+using Res2Net.Weights;
+using Xunit;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Res2Net.Tests.Imaging;
+
+public class PreprocessingTests(ITestOutputHelper output)
+{
+    private static readonly ImagePreprocessor Default = new();
+
+    public static TheoryData<string> Photos => ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "palette_color.png", "rocket.jpg"];
+
+    [Theory]
+    [MemberData(nameof(Photos))]
+    public void Photos_match_torchvision_and_PIL(string name)
+    {
+        using var scope = NewDisposeScope();
+        var actual = Default.Process(ImagingPaths.Photo(name));
+        var expected = Npy.Read(ImagingPaths.Photo(Path.GetFileNameWithoutExtension(name) + ".expected.npy")).ToTensor();
+        Assert.Equal(ScalarType.Float32, actual.dtype);
+        Assert.Equal([3L, 224, 224], actual.shape);
+        var diff = (actual - expected).abs();
+        double mean = diff.mean().item<float>(), max = diff.max().item<float>();
+        output.WriteLine($"{name}: mean {mean:G3}, max {max:G3}");
+        Assert.True(mean < 0.01, $"{name}: mean absolute difference {mean}");
+        Assert.True(max < 0.25, $"{name}: maximum absolute difference {max}");
+    }
+
+    [Theory]
+    [InlineData("noise.png", "bilinear")]
+    [InlineData("noise.png", "bicubic")]
+    [InlineData("small.png", "bilinear")]
+    [InlineData("small.png", "bicubic")]
+    public void Odd_sizes_enlargement_and_bicubic_match_torchvision(string name, string interpolation)
+    {
+        // 40x30 resizes to 36x27 and crops at top round(1.5) = 2; 9x7 is enlarged.
+        using var scope = NewDisposeScope();
+        var config = PreprocessConfig.ImageNet with { InputSize = 24, Interpolation = interpolation };
+        var actual = new ImagePreprocessor(config).Process(ImagingPaths.Data(name));
+        var expected = Npy.Read(ImagingPaths.Data($"{Path.GetFileNameWithoutExtension(name)}.{interpolation}.npy")).ToTensor();
+        Assert.Equal([3L, 24, 24], actual.shape);
+        Assert.True(actual.allclose(expected, rtol: 0, atol: 1e-5), $"{name} {interpolation}: max difference {(actual - expected).abs().max().item<float>()}");
+    }
+
+    [Theory]
+    [InlineData("noise.png")]
+    [InlineData("small.png")]
+    public void One_channel_uses_PIL_luminance(string name)
+    {
+        using var scope = NewDisposeScope();
+        var config = new PreprocessConfig(24, 0.875, [0.5f], [0.25f]);
+        var actual = new ImagePreprocessor(config, channels: 1).Process(ImagingPaths.Data(name));
+        var expected = Npy.Read(ImagingPaths.Data($"{Path.GetFileNameWithoutExtension(name)}.gray.npy")).ToTensor();
+        Assert.Equal([1L, 24, 24], actual.shape);
+        Assert.True(actual.allclose(expected, rtol: 0, atol: 1e-5));
+    }
+
+    [Fact]
+    public void Geometry_follows_torchvision()
+    {
+        var g = Default.Geometry(640, 427);
+        Assert.Equal((383, 256), (g.ResizedWidth, g.ResizedHeight)); // int(256 * 640 / 427) = 383
+        Assert.Equal((80, 16, 224), (g.CropLeft, g.CropTop, g.CropSize)); // round(79.5) = 80 (half to even)
+        Assert.Equal(80 * 640 / 383.0, g.SourceLeft, 9);
+        Assert.Equal(224 * 427 / 256.0, g.SourceHeight, 9);
+
+        var tall = Default.Geometry(300, 451);
+        Assert.Equal((256, 384, 16, 80), (tall.ResizedWidth, tall.ResizedHeight, tall.CropLeft, tall.CropTop));
+        Assert.Equal(256, new ImagePreprocessor(PreprocessConfig.ImageNet).ResizeSize);
+        Assert.Equal(329, new ImagePreprocessor(PreprocessConfig.ImageNet with { InputSize = 288 }).ResizeSize); // floor(329.14)
+    }
+
+    [Fact]
+    public void Batch_stacks_in_order_and_bytes_and_bitmaps_agree_with_paths()
+    {
+        using var scope = NewDisposeScope();
+        string a = ImagingPaths.Photo("rocket.jpg"), b = ImagingPaths.Photo("palette_color.png");
+        var batch = Default.ProcessBatch([a, b]);
+        Assert.Equal([2L, 3, 224, 224], batch.shape);
+        Assert.True(batch[0].allclose(Default.Process(a), rtol: 0, atol: 0));
+        Assert.True(batch[1].allclose(Default.Process(File.ReadAllBytes(b), "palette_color.png"), rtol: 0, atol: 0));
+        using var bitmap = ImageDecoder.Decode(a).ToBitmap();
+        Assert.True(batch[0].allclose(Default.Process(bitmap), rtol: 0, atol: 0));
+        Assert.Equal([0L, 3, 224, 224], Default.ProcessBatch([]).shape);
+    }
+
+    [Fact]
+    public void Tensors_leave_no_native_memory_behind()
+    {
+        using var outer = NewDisposeScope();
+        long before = outer.DisposablesCount;
+        var t = Default.Process(ImagingPaths.Photo("palette_color.png"));
+        Assert.Equal(before + 1, outer.DisposablesCount);
+        Assert.False(t.IsInvalid);
+    }
+
+    [Fact]
+    public void Bad_configurations_are_refused()
+    {
+        Assert.Throws<ArgumentException>(() => new ImagePreprocessor(PreprocessConfig.ImageNet with { Interpolation = "nearest" }));
+        Assert.Throws<ArgumentException>(() => new ImagePreprocessor(PreprocessConfig.ImageNet with { CropPct = 1.2 }));
+        Assert.Throws<ArgumentException>(() => new ImagePreprocessor(PreprocessConfig.ImageNet, channels: 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ImagePreprocessor(channels: 2));
+    }
+}
