@@ -72,38 +72,44 @@ public static class ModelRegistry
     private static readonly Res2NetConfig R101 = new() { Layers = [3, 4, 23, 3] };
     private static readonly Res2NetConfig V1b = new() { Stem = StemType.Deep, AvgDown = true };
 
-    private static readonly ModelInfo[] Models =
+    // The published ImageNet models; SmallImageModels adds the CIFAR-style family for 28-32 pixel images.
+    private static readonly ModelInfo[] ImageNetModels =
     [
-        ImageNet("res2net50_26w_4s", ["res2net50"], "Res2Net-50, 26w x 4s", R50,
+        Published("res2net50_26w_4s", ["res2net50"], "Res2Net-50, 26w x 4s", R50,
             "res2net50_26w_4s-06e79181.pth", "timm/res2net50_26w_4s.in1k", 25_699_120, 4.2, 22.01, 6.15),
-        ImageNet("res2net50_48w_2s", [], "Res2Net-50, 48w x 2s", R50 with { BaseWidth = 48, Scale = 2 },
+        Published("res2net50_48w_2s", [], "Res2Net-50, 48w x 2s", R50 with { BaseWidth = 48, Scale = 2 },
             "res2net50_48w_2s-afed724a.pth", "timm/res2net50_48w_2s.in1k", 25_287_304, 4.2, 22.68, 6.47),
-        ImageNet("res2net50_14w_8s", [], "Res2Net-50, 14w x 8s", R50 with { BaseWidth = 14, Scale = 8 },
+        Published("res2net50_14w_8s", [], "Res2Net-50, 14w x 8s", R50 with { BaseWidth = 14, Scale = 8 },
             "res2net50_14w_8s-6527dddc.pth", "timm/res2net50_14w_8s.in1k", 25_059_816, 4.2, 21.86, 6.14),
-        ImageNet("res2net50_26w_6s", [], "Res2Net-50, 26w x 6s", R50 with { Scale = 6 },
+        Published("res2net50_26w_6s", [], "Res2Net-50, 26w x 6s", R50 with { Scale = 6 },
             "res2net50_26w_6s-19041792.pth", "timm/res2net50_26w_6s.in1k", 37_051_448, 6.3, 21.42, 5.87),
-        ImageNet("res2net50_26w_8s", [], "Res2Net-50, 26w x 8s", R50 with { Scale = 8 },
+        Published("res2net50_26w_8s", [], "Res2Net-50, 26w x 8s", R50 with { Scale = 8 },
             "res2net50_26w_8s-2c7c9f12.pth", "timm/res2net50_26w_8s.in1k", 48_403_776, 8.3, 20.8, 5.63),
-        ImageNet("res2net101_26w_4s", [], "Res2Net-101, 26w x 4s", R101,
+        Published("res2net101_26w_4s", [], "Res2Net-101, 26w x 4s", R101,
             "res2net101_26w_4s-02a759a1.pth", "timm/res2net101_26w_4s.in1k", 45_206_688, 8.1, 20.81, 5.57),
-        ImageNet("res2next50", [], "Res2NeXt-50, 4w x 8c x 4s", R50 with { BaseWidth = 4, Cardinality = 8 },
+        Published("res2next50", [], "Res2NeXt-50, 4w x 8c x 4s", R50 with { BaseWidth = 4, Cardinality = 8 },
             "res2next50_4s-6ef7e7bf.pth", "timm/res2next50.in1k", 24_671_464, 4.2, 21.76, 6.09),
-        ImageNet("res2net50_v1b_26w_4s", ["res2net50_v1b", "res2net50d"], "Res2Net-50 v1b (deep stem, avg-pool shortcut), 26w x 4s", V1b,
+        Published("res2net50_v1b_26w_4s", ["res2net50_v1b", "res2net50d"], "Res2Net-50 v1b (deep stem, avg-pool shortcut), 26w x 4s", V1b,
             "res2net50_v1b_26w_4s-3cf99910.pth", "timm/res2net50d.in1k", 25_718_352, 4.5, 19.73, 4.96),
-        ImageNet("res2net101_v1b_26w_4s", ["res2net101_v1b", "res2net101d"], "Res2Net-101 v1b, 26w x 4s", V1b with { Layers = [3, 4, 23, 3] },
+        Published("res2net101_v1b_26w_4s", ["res2net101_v1b", "res2net101d"], "Res2Net-101 v1b, 26w x 4s", V1b with { Layers = [3, 4, 23, 3] },
             "res2net101_v1b_26w_4s-0812c246.pth", "timm/res2net101d.in1k", 45_225_920, 8.3, 18.77, 4.64),
-        ImageNet("res2net152_v1b_26w_4s", [], "Res2Net-152 v1b, 26w x 4s (no published weights)", V1b with { Layers = [3, 8, 36, 3] },
+        Published("res2net152_v1b_26w_4s", [], "Res2Net-152 v1b, 26w x 4s (no published weights)", V1b with { Layers = [3, 8, 36, 3] },
             null, null, 61_294_480, null, null, null),
-        ImageNet("res2net_dla60", ["dla60_res2net"], "Res2Net-DLA-60", new DlaConfig { Block = DlaBlock.Res2Net },
+        Published("res2net_dla60", ["dla60_res2net"], "Res2Net-DLA-60", new DlaConfig { Block = DlaBlock.Res2Net },
             "res2net_dla60_4s-d88db7f9.pth", "timm/dla60_res2net.in1k", 21_145_544, 4.2, 21.53, 5.8),
-        ImageNet("res2next_dla60", ["dla60_res2next"], "Res2NeXt-DLA-60", new DlaConfig { Block = DlaBlock.Res2NeXt, Cardinality = 8 },
+        Published("res2next_dla60", ["dla60_res2next"], "Res2NeXt-DLA-60", new DlaConfig { Block = DlaBlock.Res2NeXt, Cardinality = 8 },
             "res2next_dla60_4s-d327927b.pth", "timm/dla60_res2next.in1k", 17_330_456, 3.6, 21.55, 5.86),
     ];
+
+    private static readonly ModelInfo[] Models = [.. ImageNetModels, .. SmallImageModels.All];
 
     private static readonly Dictionary<string, ModelInfo> ByName = BuildIndex();
 
     /// <summary>Every registered model, in table order.</summary>
     public static IReadOnlyList<ModelInfo> All => Models;
+
+    /// <summary>The models of the official ImageNet table.</summary>
+    public static IReadOnlyList<ModelInfo> ImageNet => ImageNetModels;
 
     /// <summary>Finds a model by name or alias (case-insensitive).</summary>
     public static bool TryGet(string name, out ModelInfo info) => ByName.TryGetValue(name, out info!);
@@ -124,7 +130,7 @@ public static class ModelRegistry
     public static Res2NetBackbone Create(string name, int? numClasses = null, int? inChannels = null) =>
         Get(name).Create(numClasses, inChannels);
 
-    private static ModelInfo ImageNet(string name, string[] aliases, string description, ModelConfig config,
+    private static ModelInfo Published(string name, string[] aliases, string description, ModelConfig config,
         string? file, string? timm, long? parameters, double? gmacs, double? top1, double? top5) =>
         new(name, aliases, description, config, PreprocessConfig.ImageNet,
             file is null ? null : new PretrainedWeights(PretrainedWeights.OfficialBaseUrl + file, timm),
