@@ -167,6 +167,9 @@ internal sealed class DlaRoot : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Whether the first child is added back before the ReLU (read by the ONNX exporter).</summary>
+    internal bool Residual => residual;
+
     public override Tensor forward(Tensor x) => forward([x]);
 
     public Tensor forward(IList<Tensor> children)
@@ -233,8 +236,16 @@ internal sealed class DlaTree : Module<Tensor, Tensor>
 
         this.levels = levels;
         this.levelRoot = levelRoot;
+        Stride = stride;
         RegisterComponents();
     }
+
+    // Read by the ONNX exporter, which walks the tree without running it.
+    internal int Levels => levels;
+
+    internal bool LevelRoot => levelRoot;
+
+    internal int Stride { get; }
 
     public override Tensor forward(Tensor x) => forward(x, null);
 

@@ -1,0 +1,387 @@
+using Google.Protobuf;
+using Onnx;
+using Res2Net.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static Res2Net.Export.OnnxGraph;
+using static TorchSharp.torch;
+
+namespace Res2Net.Export;
+
+/// <summary>How a model is written to ONNX.</summary>
+public sealed record OnnxExportOptions
+{
+    /// <summary>Lowest and highest opset the exporter writes (Split takes its sizes as an input from 13 on).</summary>
+    public const int MinOpset = 13;
+
+    public const int MaxOpset = 21;
+
+    /// <summary>ONNX opset version.</summary>
+    public int Opset { get; init; } = 17;
+
+    /// <summary>A fixed batch size, or null for a symbolic ("batch") dimension.</summary>
+    public int? Batch { get; init; }
+
+    /// <summary>A fixed square input side, or null for symbolic height and width.</summary>
+    public int? Size { get; init; }
+
+    /// <summary>Also output the pooled embedding ("embedding", N x C) next to the logits.</summary>
+    public bool Embedding { get; init; } = true;
+
+    /// <summary>Also output the stage maps ("c2".."c5").</summary>
+    public bool Stages { get; init; }
+
+    /// <summary>
+    /// Run the s-1 independent 3x3 convolutions of a stage's first block as one grouped convolution
+    /// (groups = (s-1) x cardinality) over the first (s-1)w channels, instead of a split and s-1 convolutions.
+    /// </summary>
+    public bool GroupFirstBlock { get; init; } = true;
+
+    /// <summary>A short text naming every option, for cache keys.</summary>
+    public string Key => $"opset{Opset}-b{Batch?.ToString() ?? "n"}-s{Size?.ToString() ?? "n"}-e{(Embedding ? 1 : 0)}-st{(Stages ? 1 : 0)}-g{(GroupFirstBlock ? 1 : 0)}";
+}
+
+/// <summary>
+/// Writes a model as an ONNX graph built from its own structure (stem, Res2Net blocks, DLA trees, head) rather than by
+/// tracing: batch norm is folded into the preceding convolution (in double precision), the Res2Net groups become
+/// Split/Concat, and the first block of each stage can run its independent 3x3 convolutions as one grouped convolution.
+/// </summary>
+public static class OnnxExporter
+{
+    /// <summary>Bumped whenever the graph the exporter writes changes, so cached exports are rebuilt.</summary>
+    public const int FormatVersion = 1;
+
+    public const string InputName = "input";
+    public const string LogitsName = "logits";
+    public const string EmbeddingName = "embedding";
+
+    public static void Export(Res2NetBackbone model, string path, OnnxExportOptions? options = null)
+    {
+        var bytes = ExportBytes(model, options);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
+        File.WriteAllBytes(temp, bytes);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public static byte[] ExportBytes(Res2NetBackbone model, OnnxExportOptions? options = null) => Build(model, options).ToByteArray();
+
+    /// <summary>The ONNX model as protobuf objects.</summary>
+    public static ModelProto Build(Res2NetBackbone model, OnnxExportOptions? options = null)
+    {
+        options ??= new OnnxExportOptions();
+        if (options.Opset is < OnnxExportOptions.MinOpset or > OnnxExportOptions.MaxOpset)
+        {
+            throw new ArgumentException($"Opset {options.Opset} is not supported; choose {OnnxExportOptions.MinOpset} to {OnnxExportOptions.MaxOpset}.");
+        }
+
+        if (options.Batch is < 1 || options.Size is < 16)
+        {
+            throw new ArgumentException("A fixed batch must be at least 1 and a fixed size at least 16 pixels.");
+        }
+
+        var name = model.ModelName ?? model.GetType().Name;
+        var g = new OnnxGraph(name, options.Opset);
+        var writer = new Writer(g, options);
+        using var noGrad = no_grad();
+        long?[] inputDims = [options.Batch, model.Config.InChannels, options.Size, options.Size];
+        g.AddInput(InputName, inputDims, ["batch", "", "height", "width"]);
+
+        var (features, stages) = model switch
+        {
+            Res2NetModel r => writer.Res2Net(r, InputName),
+            DlaModel d => writer.Dla(d, InputName),
+            _ => throw new ArgumentException($"Cannot export {model.GetType().Name}: only Res2NetModel and DlaModel are supported."),
+        };
+
+        var pooled = g.Node("GlobalAveragePool", "pool", [features]);
+        var embedding = g.Node("Flatten", EmbeddingName, [pooled], Int("axis", 1));
+        string? logits = null;
+        if (model.Config.NumClasses > 0)
+        {
+            logits = model switch
+            {
+                Res2NetModel => writer.Linear((Linear)Child(model, "fc"), embedding, LogitsName),
+                _ => g.Node("Flatten", LogitsName, [writer.Conv((Conv2dLayer)Child(model, "fc"), null, pooled, "fc")], Int("axis", 1)),
+            };
+        }
+
+        long? batch = options.Batch;
+        if (logits is not null)
+        {
+            g.AddOutput(logits, [batch, model.Config.NumClasses], ["batch", ""]);
+        }
+
+        if (options.Embedding || logits is null)
+        {
+            g.AddOutput(embedding, [batch, model.NumFeatures], ["batch", ""]);
+        }
+
+        if (options.Stages)
+        {
+            for (var i = 0; i < stages.Count; i++)
+            {
+                var info = model.Stages[i];
+                // Spatial sides stay symbolic: how odd sizes round differs between the model families.
+                var output = g.Node("Identity", info.Name, [stages[i]]);
+                g.AddOutput(output, [batch, info.Channels, null, null], ["batch", "", $"{info.Name}_height", $"{info.Name}_width"]);
+            }
+        }
+
+        var m = new ModelProto
+        {
+            IrVersion = options.Opset <= 17 ? 8 : options.Opset <= 20 ? 9 : 10,
+            ProducerName = "Res2Net for .NET",
+            ProducerVersion = FormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Graph = g.Graph,
+        };
+        m.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = options.Opset });
+        return m;
+    }
+
+    internal static nn.Module Child(nn.Module module, string name) =>
+        module.named_children().FirstOrDefault(c => c.name == name).module
+            ?? throw new InvalidOperationException($"{module.GetName()} has no child {name}.");
+
+    internal static nn.Module? OptionalChild(nn.Module module, string name) =>
+        module.named_children().FirstOrDefault(c => c.name == name).module;
+
+    /// <summary>Emits the nodes of one model; every method returns the name of the value it computed.</summary>
+    private sealed class Writer(OnnxGraph g, OnnxExportOptions options)
+    {
+        public (string Features, List<string> Stages) Res2Net(Res2NetModel model, string x)
+        {
+            // Stem: conv1 (one convolution or the deep stem's sequence) with bn1 folded into its last convolution.
+            var conv1 = Child(model, "conv1");
+            var bn1 = (BatchNorm2d)Child(model, "bn1");
+            var stem = conv1 is Sequential seq ? seq.children().ToList() : [conv1];
+            x = Sequence([.. stem, bn1], x, "stem", relu: true);
+            // The max-pool is not a registered module (it has no state), so the configuration says whether there is one.
+            if (((Res2NetConfig)model.Config).Stem != StemType.Cifar)
+            {
+                x = g.Node("MaxPool", "stem_maxpool", [x], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1));
+            }
+
+            var stages = new List<string>();
+            for (var s = 1; OptionalChild(model, $"layer{s}") is Sequential layer; s++)
+            {
+                var b = 0;
+                foreach (var block in layer.children().Cast<Bottle2neck>())
+                {
+                    x = Block(block, x, null, $"layer{s}.{b++}");
+                }
+
+                stages.Add(x);
+            }
+
+            return (x, stages);
+        }
+
+        public (string Features, List<string> Stages) Dla(DlaModel model, string x)
+        {
+            x = Sequence(Child(model, "base_layer").children().ToList(), x, "base_layer");
+            x = Sequence(Child(model, "level0").children().ToList(), x, "level0");
+            x = Sequence(Child(model, "level1").children().ToList(), x, "level1");
+            var stages = new List<string>();
+            for (var level = 2; level <= 5; level++)
+            {
+                x = Tree((DlaTree)Child(model, $"level{level}"), x, null, $"level{level}");
+                stages.Add(x);
+            }
+
+            return (x, stages);
+        }
+
+        /// <summary>A Res2Net block; <paramref name="residual"/> is DLA's shortcut, else the block's own (identity or downsample).</summary>
+        public string Block(Bottle2neck block, string x, string? residual, string name)
+        {
+            var y = Conv((Conv2dLayer)Child(block, "conv1"), (BatchNorm2d)Child(block, "bn1"), x, $"{name}.conv1", relu: true);
+            var convs = Child(block, "convs").children().Cast<Conv2dLayer>().ToArray();
+            var bns = Child(block, "bns").children().Cast<BatchNorm2d>().ToArray();
+            int w = block.Width, s = block.Scale, branches = block.BranchCount;
+            string merged;
+            if (s == 1)
+            {
+                merged = Conv(convs[0], bns[0], y, $"{name}.convs.0", relu: true);
+            }
+            else if (block.FirstInStage && options.GroupFirstBlock && branches > 1)
+            {
+                // No hierarchical sum in a stage's first block: its branches are one grouped convolution.
+                var parts = Split(y, [(long)w * branches, w], $"{name}.split");
+                var grouped = GroupedConv(convs, bns, parts[0], $"{name}.convs");
+                var last = Pool(block, parts[1], $"{name}.pool");
+                merged = g.Node("Concat", $"{name}.cat", [grouped, last], Int("axis", 1));
+            }
+            else
+            {
+                var splits = Split(y, Enumerable.Repeat((long)w, s).ToArray(), $"{name}.split");
+                var outputs = new string[s];
+                string? sp = null;
+                for (var i = 0; i < branches; i++)
+                {
+                    sp = i == 0 || block.FirstInStage ? splits[i] : g.Node("Add", $"{name}.add{i}", [sp!, splits[i]]);
+                    sp = Conv(convs[i], bns[i], sp, $"{name}.convs.{i}", relu: true);
+                    outputs[i] = sp;
+                }
+
+                outputs[branches] = block.FirstInStage ? Pool(block, splits[branches], $"{name}.pool") : splits[branches];
+                merged = g.Node("Concat", $"{name}.cat", outputs, Int("axis", 1));
+            }
+
+            var result = Conv((Conv2dLayer)Child(block, "conv3"), (BatchNorm2d)Child(block, "bn3"), merged, $"{name}.conv3");
+            var shortcut = residual ?? (OptionalChild(block, "downsample") is Sequential ds
+                ? Downsample(ds, block.Stride, x, $"{name}.downsample")
+                : x);
+            var sum = g.Node("Add", $"{name}.add", [result, shortcut]);
+            return g.Node("Relu", $"{name}.out", [sum]);
+        }
+
+        public string Tree(DlaTree tree, string x, List<string>? children, string name)
+        {
+            children ??= [];
+            var bottom = OptionalChild(tree, "downsample") is null
+                ? x
+                : g.Node("MaxPool", $"{name}.downsample", [x], Ints("kernel_shape", tree.Stride, tree.Stride), Ints("strides", tree.Stride, tree.Stride));
+            if (tree.LevelRoot)
+            {
+                children.Add(bottom);
+            }
+
+            if (tree.Levels == 1)
+            {
+                // The projection only matters where it is used (the model also runs it in deeper trees, for training).
+                var residual = OptionalChild(tree, "project") is Sequential project
+                    ? Sequence(project.children().ToList(), bottom, $"{name}.project")
+                    : bottom;
+                var x1 = Block((Bottle2neck)Child(tree, "tree1"), x, residual, $"{name}.tree1");
+                var x2 = Block((Bottle2neck)Child(tree, "tree2"), x1, null, $"{name}.tree2");
+                var root = (DlaRoot)Child(tree, "root");
+                var cat = g.Node("Concat", $"{name}.root.cat", [x2, x1, .. children], Int("axis", 1));
+                var y = Conv((Conv2dLayer)Child(root, "conv"), (BatchNorm2d)Child(root, "bn"), cat, $"{name}.root", relu: !root.Residual);
+                return root.Residual ? g.Node("Relu", $"{name}.root.out", [g.Node("Add", $"{name}.root.add", [y, x2])]) : y;
+            }
+
+            var t1 = Tree((DlaTree)Child(tree, "tree1"), x, null, $"{name}.tree1");
+            children.Add(t1);
+            return Tree((DlaTree)Child(tree, "tree2"), t1, children, $"{name}.tree2");
+        }
+
+        public string Linear(Linear fc, string x, string output)
+        {
+            var w = Floats(fc.weight!);
+            var b = fc.bias is null ? new float[fc.weight!.shape[0]] : Floats(fc.bias);
+            var wi = g.Initializer("fc.weight", w, fc.weight!.shape);
+            var bi = g.Initializer("fc.bias", b, fc.weight!.shape[0]);
+            return g.Node("Gemm", output, [x, wi, bi], Int("transB", 1));
+        }
+
+        /// <summary>A convolution with an optional batch norm folded in (w' = w·γ/σ, b' = β + (b - μ)·γ/σ), then an optional ReLU.</summary>
+        public string Conv(Conv2dLayer conv, BatchNorm2d? bn, string x, string name, bool relu = false)
+        {
+            var (w, b) = Folded(conv, bn);
+            var wi = g.Initializer($"{name}.weight", w, conv.Weight.shape);
+            var bi = g.Initializer($"{name}.bias", b, conv.OutChannels);
+            var y = g.Node("Conv", name, [x, wi, bi], ConvAttributes(conv, conv.Groups));
+            return relu ? g.Node("Relu", $"{name}.relu", [y]) : y;
+        }
+
+        private string GroupedConv(Conv2dLayer[] convs, BatchNorm2d[] bns, string x, string name)
+        {
+            var weights = new List<float>();
+            var biases = new List<float>();
+            for (var i = 0; i < convs.Length; i++)
+            {
+                var (w, b) = Folded(convs[i], bns[i]);
+                weights.AddRange(w);
+                biases.AddRange(b);
+            }
+
+            var shape = convs[0].Weight.shape.ToArray();
+            shape[0] *= convs.Length;
+            var wi = g.Initializer($"{name}.weight", [.. weights], shape);
+            var bi = g.Initializer($"{name}.bias", [.. biases], shape[0]);
+            var y = g.Node("Conv", name, [x, wi, bi], ConvAttributes(convs[0], convs[0].Groups * convs.Length));
+            return g.Node("Relu", $"{name}.relu", [y]);
+        }
+
+        /// <summary>The pooled last group of a stage's first block: 3x3, the block's stride, padding 1, padding counted.</summary>
+        private string Pool(Bottle2neck block, string x, string name) =>
+            g.Node("AveragePool", name, [x], Ints("kernel_shape", 3, 3), Ints("strides", block.Stride, block.Stride),
+                Ints("pads", 1, 1, 1, 1), Int("count_include_pad", 1));
+
+        private string Downsample(Sequential ds, int stride, string x, string name)
+        {
+            var modules = ds.children().ToList();
+            if (modules[0] is AvgPool2d)
+            {
+                // v1b: AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False) before a stride-1 1x1 convolution.
+                x = g.Node("AveragePool", $"{name}.0", [x], Ints("kernel_shape", stride, stride), Ints("strides", stride, stride),
+                    Int("ceil_mode", 1), Int("count_include_pad", 0));
+                modules.RemoveAt(0);
+            }
+
+            return Sequence(modules, x, name);
+        }
+
+        /// <summary>Convolutions, batch norms (folded into the convolution before them), ReLUs and identities in order.</summary>
+        private string Sequence(IReadOnlyList<nn.Module> modules, string x, string name, bool relu = false)
+        {
+            for (var i = 0; i < modules.Count; i++)
+            {
+                switch (modules[i])
+                {
+                    case Conv2dLayer conv:
+                        var bn = i + 1 < modules.Count ? modules[i + 1] as BatchNorm2d : null;
+                        x = Conv(conv, bn, x, $"{name}.{i}");
+                        i += bn is null ? 0 : 1;
+                        break;
+                    case ReLU:
+                        x = g.Node("Relu", $"{name}.{i}.relu", [x]);
+                        break;
+                    case Identity:
+                        break;
+                    default:
+                        throw new InvalidOperationException($"Cannot export {modules[i].GetType().Name} in {name}.");
+                }
+            }
+
+            return relu ? g.Node("Relu", $"{name}.relu", [x]) : x;
+        }
+
+        private string[] Split(string x, long[] sizes, string name)
+        {
+            var split = g.Int64Initializer($"{name}.sizes", sizes);
+            return g.NodeN("Split", name, [x, split], sizes.Length, Int("axis", 1));
+        }
+
+        private static AttributeProto[] ConvAttributes(Conv2dLayer conv, long groups) =>
+        [
+            Ints("kernel_shape", conv.KernelSize, conv.KernelSize),
+            Ints("strides", conv.Stride, conv.Stride),
+            Ints("pads", conv.Padding, conv.Padding, conv.Padding, conv.Padding),
+            Ints("dilations", conv.Dilation, conv.Dilation),
+            Int("group", groups),
+        ];
+
+        private static (float[] Weight, float[] Bias) Folded(Conv2dLayer conv, BatchNorm2d? bn)
+        {
+            using var scope = NewDisposeScope();
+            var w = conv.Weight.detach().to(float64);
+            var b = conv.Bias is null ? zeros(conv.OutChannels, dtype: float64) : conv.Bias.detach().to(float64);
+            if (bn is not null)
+            {
+                var scale = bn.weight!.detach().to(float64) / (bn.running_var!.to(float64) + bn.eps).sqrt();
+                w = w * scale.reshape(-1, 1, 1, 1);
+                b = bn.bias!.detach().to(float64) + ((b - bn.running_mean!.to(float64)) * scale);
+            }
+
+            return (Floats(w), Floats(b));
+        }
+
+        private static float[] Floats(Tensor t)
+        {
+            using var f = t.detach().to(float32).cpu().contiguous();
+            return f.data<float>().ToArray();
+        }
+    }
+}

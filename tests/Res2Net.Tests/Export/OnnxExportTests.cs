@@ -1,0 +1,227 @@
+using Onnx;
+using Res2Net.Engines;
+using Res2Net.Export;
+using Res2Net.Models;
+using Res2Net.Tests.Models;
+using Res2Net.Weights;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Res2Net.Tests.Export;
+
+/// <summary>
+/// The ONNX export must compute what the TorchSharp model computes (run through ONNX Runtime), and be a graph the ONNX
+/// checker accepts: typed inputs and outputs, every node reading only values produced before it.
+/// </summary>
+public class OnnxExportTests
+{
+    public static TheoryData<string, bool> Cases()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var name in FixtureModels.Names)
+        {
+            data.Add(name, true);
+            data.Add(name, false);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Fixture_outputs_match_the_official_code_and_TorchSharp(string name, bool groupFirstBlock)
+    {
+        var model = FixtureModels.Config(name).Build();
+        ModelWeights.Load(model, TestPaths.Fixture(name + ".pth"));
+        model.eval();
+        using var scope = NewDisposeScope();
+        var input = Npy.Read(TestPaths.Fixture("input_2x3x64x64.npy")).ToTensor();
+        Tensor torchLogits, torchPooled;
+        Tensor[] torchStages;
+        using (no_grad())
+        {
+            torchLogits = model.call(input);
+            torchPooled = model.ForwardEmbedding(input);
+            torchStages = model.ForwardStages(input);
+        }
+
+        using var engine = OnnxEngine.FromModel(model, new OnnxEngineOptions { Export = new OnnxExportOptions { GroupFirstBlock = groupFirstBlock }, Threads = 1 });
+        var report = new List<string>
+        {
+            Compare(Expected(name, "logits"), engine.Logits(input), "logits vs official"),
+            Compare(torchLogits, engine.Logits(input), "logits vs TorchSharp"),
+            Compare(Expected(name, "pooled"), engine.Features(input, FeatureStage.Pooled), "pooled vs official"),
+            Compare(torchPooled, engine.Features(input, FeatureStage.Pooled), "pooled vs TorchSharp"),
+        };
+        for (var s = 0; s < 4; s++)
+        {
+            report.Add(Compare(torchStages[s], engine.Features(input, FeatureStage.C2 + s), $"c{s + 2}"));
+        }
+
+        Assert.True(report.All(r => r.EndsWith("ok", StringComparison.Ordinal)), $"{name}: {string.Join("; ", report)}");
+
+        var top = engine.Classify(input, 3);
+        using var torchEngine = new TorchEngine(FixtureModels.Config(name).Build());
+        ModelWeights.Load(torchEngine.Model, TestPaths.Fixture(name + ".pth"));
+        var expectedTop = torchEngine.Classify(input, 3);
+        Assert.Equal(expectedTop.Select(r => r.Select(s => s.Class)), top.Select(r => r.Select(s => s.Class)));
+        Assert.Equal(expectedTop[0][0].Prob, top[0][0].Prob, 1e-4);
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Fixture_graphs_follow_the_checker_rules(string name)
+    {
+        using var model = FixtureModels.Config(name).Build();
+        model.eval();
+        foreach (var options in new[] { new OnnxExportOptions(), new OnnxExportOptions { Opset = 13, Batch = 2, Size = 64, Stages = true } })
+        {
+            var proto = ModelProto.Parser.ParseFrom(OnnxExporter.ExportBytes(model, options));
+            AssertValid(proto, options.Opset);
+        }
+    }
+
+    [Fact]
+    public void Full_size_res2net50_matches_TorchSharp_and_groups_the_first_blocks()
+    {
+        var model = ModelRegistry.Create("res2net50_26w_4s");
+        RandomiseBatchNorm(model);
+        model.eval();
+        using var scope = NewDisposeScope();
+        var input = randn(1, 3, 224, 224, generator: new Generator(7));
+        Tensor expected, expectedPooled;
+        using (no_grad())
+        {
+            expected = model.call(input);
+            expectedPooled = model.ForwardEmbedding(input);
+        }
+
+        var proto = OnnxExporter.Build(model, new OnnxExportOptions { Batch = 1, Size = 224 });
+        AssertValid(proto, 17);
+        var nodes = proto.Graph.Node;
+        Assert.DoesNotContain(nodes, n => n.OpType == "BatchNormalization");
+
+        // One grouped convolution (groups = s - 1 = 3) in each of the four stages' first blocks.
+        var grouped = nodes.Where(n => n.OpType == "Conv" && n.Attribute.Single(a => a.Name == "group").I == 3).ToList();
+        Assert.Equal(4, grouped.Count);
+
+        using var engine = OnnxEngine.FromModel(model, new OnnxEngineOptions { Threads = 2 });
+        Assert.Equal("ok", Relative(expected, engine.Logits(input)));
+        Assert.Equal("ok", Relative(expectedPooled, engine.Features(input, FeatureStage.Pooled)));
+    }
+
+    [Fact]
+    public void Unsupported_options_are_refused_with_one_sentence()
+    {
+        using var model = FixtureModels.Config("res2net_tiny_s4").Build();
+        var e = Assert.Throws<ArgumentException>(() => OnnxExporter.Build(model, new OnnxExportOptions { Opset = 9 }));
+        Assert.Equal("Opset 9 is not supported; choose 13 to 21.", e.Message);
+        Assert.Throws<ArgumentException>(() => OnnxExporter.Build(model, new OnnxExportOptions { Batch = 0 }));
+    }
+
+    [Fact]
+    public void Engine_caches_the_export_by_weights_and_options()
+    {
+        using var dir = new TempDir();
+
+        // Fixture models are not registered, so this goes through a registered name with its own fresh checkpoint.
+        using (var model = ModelRegistry.Create("res2net_dla60", numClasses: 10))
+        {
+            ModelWeights.Save(model, dir.File("dla.pth"));
+        }
+
+        var options = new OnnxEngineOptions { CacheDirectory = dir.File("cache"), Threads = 1 };
+        string first;
+        using (var engine = OnnxEngine.Load("res2net_dla60", dir.File("dla.pth"), options))
+        {
+            first = engine.CachedModelPath!;
+            Assert.True(File.Exists(first));
+            Assert.Equal(10, engine.Labels.Count);
+        }
+
+        var stamp = File.GetLastWriteTimeUtc(first);
+        using (var again = OnnxEngine.Load("res2net_dla60", dir.File("dla.pth"), options))
+        {
+            Assert.Equal(first, again.CachedModelPath);
+            Assert.Equal(stamp, File.GetLastWriteTimeUtc(first));
+        }
+
+        using var other = OnnxEngine.Load("res2net_dla60", dir.File("dla.pth"), options with { Export = new OnnxExportOptions { GroupFirstBlock = false } });
+        Assert.NotEqual(first, other.CachedModelPath);
+    }
+
+    public static TheoryData<string> Names() => new(FixtureModels.Names);
+
+    /// <summary>The checker's structural rules: typed graph inputs/outputs, unique names, nodes in topological order.</summary>
+    internal static void AssertValid(ModelProto proto, int opset)
+    {
+        Assert.Equal(opset, proto.OpsetImport.Single().Version);
+        var known = new HashSet<string>();
+        foreach (var io in proto.Graph.Input.Concat(proto.Graph.Output))
+        {
+            Assert.Equal((int)TensorProto.Types.DataType.Float, io.Type.TensorType.ElemType);
+            Assert.Contains(io.Type.TensorType.Shape.Dim.Count, new[] { 2, 4 });
+            Assert.All(io.Type.TensorType.Shape.Dim, d => Assert.True(d.DimValue > 0 || d.DimParam.Length > 0, $"{io.Name} has an unnamed free dimension"));
+        }
+
+        foreach (var i in proto.Graph.Input)
+        {
+            Assert.True(known.Add(i.Name));
+        }
+
+        foreach (var init in proto.Graph.Initializer)
+        {
+            Assert.True(known.Add(init.Name), $"duplicate initializer {init.Name}");
+            Assert.Equal(init.Dims.Aggregate(1L, (a, b) => a * b) * (init.DataType == (int)TensorProto.Types.DataType.Int64 ? 8 : 4), init.RawData.Length);
+        }
+
+        var nodeNames = new HashSet<string>();
+        foreach (var node in proto.Graph.Node)
+        {
+            Assert.True(nodeNames.Add(node.Name), $"duplicate node name {node.Name}");
+            Assert.All(node.Input, i => Assert.True(known.Contains(i), $"{node.Name} reads {i} before it is produced"));
+            Assert.All(node.Output, o => Assert.True(known.Add(o), $"{o} is produced twice"));
+        }
+
+        Assert.All(proto.Graph.Output, o => Assert.Contains(o.Name, known));
+    }
+
+    private static void RandomiseBatchNorm(Res2NetBackbone model)
+    {
+        // Fresh batch norms are identities; random statistics make the folding visible in the outputs.
+        using var noGrad = no_grad();
+        var g = new Generator(3);
+        foreach (var (_, m) in model.named_modules())
+        {
+            if (m is TorchSharp.Modules.BatchNorm2d bn)
+            {
+                bn.running_mean!.copy_(randn(bn.running_mean.shape, generator: g) * 0.1);
+                bn.running_var!.copy_(rand(bn.running_var.shape, generator: g) + 0.5);
+                bn.weight!.copy_(rand(bn.weight.shape, generator: g) + 0.5);
+                bn.bias!.copy_(randn(bn.bias.shape, generator: g) * 0.1);
+            }
+        }
+    }
+
+    private static Tensor Expected(string name, string what) => Npy.Read(TestPaths.Fixture($"{name}.{what}.npy")).ToTensor();
+
+    private static string Compare(Tensor expected, Tensor actual, string what)
+    {
+        if (!expected.shape.SequenceEqual(actual.shape))
+        {
+            return $"{what} shape [{string.Join(", ", actual.shape)}] != [{string.Join(", ", expected.shape)}]";
+        }
+
+        var r = Relative(expected, actual);
+        return r == "ok" ? $"{what} ok" : $"{what} {r}";
+    }
+
+    /// <summary>max |a - b| relative to max |a|, within 1e-4.</summary>
+    private static string Relative(Tensor expected, Tensor actual)
+    {
+        var scale = Math.Max(expected.abs().max().item<float>(), 1e-6f);
+        var rel = (expected - actual).abs().max().item<float>() / scale;
+        return rel <= 1e-4 ? "ok" : $"relative error {rel:E2} > 1e-4";
+    }
+}
