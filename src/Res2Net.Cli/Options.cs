@@ -44,7 +44,17 @@ internal static class Options
 
     public static Argument<string[]> Inputs() => new("inputs")
     {
-        Description = "Input files: .npy float32 NCHW batches, already normalised.",
+        Description = "Photos (JPEG, PNG, BMP, GIF, WebP), folders of photos (recursed, sorted) and .npy float32 NCHW batches (already normalised), mixed.",
         Arity = ArgumentArity.OneOrMore,
+    };
+
+    public static Option<int?> Size() => new("--size")
+    {
+        Description = "Network input side in pixels (default: the model's, 224).",
+    };
+
+    public static Option<double?> CropPct() => new("--crop-pct")
+    {
+        Description = "Fraction of the resized photo kept by the center crop (default: the model's, 0.875: resize 256, crop 224).",
     };
 }

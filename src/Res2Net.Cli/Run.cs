@@ -38,6 +38,6 @@ internal static class Run
         }
     }
 
-    private static bool IsUserError(Exception e) => e is CheckpointFormatException or WeightsMismatchException or WeightsDownloadException
+    private static bool IsUserError(Exception e) => e is CheckpointFormatException or WeightsMismatchException or WeightsDownloadException or Res2Net.Imaging.ImageDecodeException
         or UnknownModelException or ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException;
 }

@@ -31,6 +31,9 @@ public sealed class DecodedImage
     /// <summary>Interleaved RGB bytes, row by row from the top.</summary>
     public ReadOnlyMemory<byte> Rgb => rgb;
 
+    /// <summary>The same bytes without a copy, for code in this library that does not change them.</summary>
+    internal byte[] RgbArray => rgb;
+
     /// <summary>
     /// The luminance image PIL's <c>convert('L')</c> makes (ITU-R 601-2, L = R*299/1000 + G*587/1000 + B*114/1000,
     /// in PIL's 16-bit fixed point so that the bytes agree exactly).

@@ -13,7 +13,8 @@ public sealed class ImageDecodeException : Exception
     /// <summary>Builds "<c>name: what.</c>" from the path or name and a clause.</summary>
     internal static ImageDecodeException For(string name, string what, Exception? inner = null)
     {
-        string message = $"{Path.GetFileName(name)}: {what}";
+        // The path as the user gave it: with folders recursed, a bare file name could be ambiguous.
+        string message = $"{name}: {what}";
         if (!message.EndsWith('.'))
             message += ".";
         return inner is null ? new ImageDecodeException(message) : new ImageDecodeException(message, inner);

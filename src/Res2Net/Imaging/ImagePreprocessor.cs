@@ -86,14 +86,33 @@ public sealed class ImagePreprocessor
     {
         ArgumentNullException.ThrowIfNull(image);
         var g = Geometry(image.Width, image.Height);
-        byte[] pixels = Channels == 3 ? image.Rgb.ToArray() : image.ToLuminance();
+        byte[] pixels = Channels == 3 ? image.RgbArray : image.ToLuminance();
         byte[] crop = PilResample.ResizeWindow(pixels, image.Width, image.Height, Channels, g.ResizedWidth, g.ResizedHeight,
             g.CropLeft, g.CropTop, g.CropSize, g.CropSize, filter);
 
+        return Normalize(crop, g.CropSize, g.CropSize);
+    }
+
+    private Tensor Normalize(byte[] pixels, int width, int height)
+    {
         using var scope = NewDisposeScope();
-        var x = tensor(crop, [g.CropSize, g.CropSize, Channels], ScalarType.Byte).permute(2, 0, 1).to(ScalarType.Float32).div_(255f);
+        var x = tensor(pixels, [height, width, Channels], ScalarType.Byte).permute(2, 0, 1).to(ScalarType.Float32).div_(255f);
         x = x.sub_(tensor(Config.Mean).view(Channels, 1, 1)).div_(tensor(Config.Std).view(Channels, 1, 1));
         return x.contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The whole image, shorter side resized to <see cref="ResizeSize"/> and nothing cropped, normalised as
+    /// <see cref="Process(DecodedImage)"/>: for maps that should cover the full photo (Grad-CAM).
+    /// </summary>
+    public Tensor ProcessUncropped(DecodedImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var g = Geometry(image.Width, image.Height);
+        byte[] pixels = Channels == 3 ? image.RgbArray : image.ToLuminance();
+        byte[] resized = PilResample.ResizeWindow(pixels, image.Width, image.Height, Channels, g.ResizedWidth, g.ResizedHeight,
+            0, 0, g.ResizedWidth, g.ResizedHeight, filter);
+        return Normalize(resized, g.ResizedWidth, g.ResizedHeight);
     }
 
     /// <summary>Reads and preprocesses image files into one float32 batch of shape (N, Channels, InputSize, InputSize).</summary>
