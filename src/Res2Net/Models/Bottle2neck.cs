@@ -16,7 +16,7 @@ namespace Res2Net.Models;
 /// padding 1, padding counted) instead of passed through. Parameter names follow the official code so checkpoints load
 /// without renaming: conv1, bn1, convs.i, bns.i, conv3, bn3, downsample.
 /// </remarks>
-public sealed class Bottle2neck : Module<Tensor, Tensor>
+public sealed partial class Bottle2neck : Module<Tensor, Tensor>
 {
     private readonly Conv2dLayer conv1;
     private readonly BatchNorm2d bn1;
@@ -97,6 +97,11 @@ public sealed class Bottle2neck : Module<Tensor, Tensor>
     /// <summary>Runs the block; DLA passes its own shortcut in <paramref name="residual"/>.</summary>
     public Tensor forward(Tensor x, Tensor? residual)
     {
+        if (plan is not null && !is_grad_enabled())
+        {
+            return plan.Forward(x, residual);
+        }
+
         using var scope = NewDisposeScope();
         var y = bn1.call(conv1.call(x)).relu_();
         var splits = Scale == 1 ? [y] : y.split(Width, 1);
@@ -115,7 +120,7 @@ public sealed class Bottle2neck : Module<Tensor, Tensor>
         if (Scale != 1)
         {
             var last = splits[BranchCount];
-            outputs[BranchCount] = pool is null ? last : pool.call(last);
+            outputs[BranchCount] = pool is null ? last : pool.call(last.contiguous());
         }
 
         var merged = Scale == 1 ? outputs[0] : cat(outputs, 1);

@@ -58,6 +58,21 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
         return ForwardHead(ForwardFeatures(x)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Prepares the fast inference path of every block (see <see cref="Bottle2neck.PrepareInference"/>): used whenever
+    /// gradients are off, until the model is switched to training. Call again after changing weights.
+    /// </summary>
+    public void PrepareInference(bool groupFirstBlocks = true)
+    {
+        foreach (var (_, m) in named_modules())
+        {
+            if (m is Bottle2neck block)
+            {
+                block.PrepareInference(groupFirstBlocks);
+            }
+        }
+    }
+
     /// <summary>Number of parameters (weights, biases), without buffers such as batch-norm statistics.</summary>
     public long ParameterCount() => parameters().Sum(p => p.numel());
 

@@ -1,0 +1,217 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Res2Net.Models;
+
+/// <summary>The block's fast inference path: the same function, computed with fewer and better-shaped kernels.</summary>
+public sealed partial class Bottle2neck
+{
+    private InferencePlan? plan;
+
+    /// <summary>Whether <see cref="PrepareInference"/> is in effect.</summary>
+    public bool HasInferencePlan => plan is not null;
+
+    /// <summary>
+    /// Snapshots the weights into an inference plan, used whenever gradients are off until the block is switched to
+    /// training (or the plan is dropped). Batch norm is folded into the convolutions; every group is laid out with its
+    /// channels padded to a multiple of 16 (zero filters and zero weights, so the padding stays zero end to end), which
+    /// is oneDNN's block size: the split, the hierarchical sums and the concatenation then need no copies, and the
+    /// 26-channel convolutions LibTorch gets wrong never occur. In the first block of a stage the s-1 convolutions are
+    /// independent, so they run as one grouped convolution.
+    /// </summary>
+    public void PrepareInference(bool groupFirstBlock = true)
+    {
+        DropInference();
+        using var noGrad = no_grad();
+        plan = new InferencePlan(this, groupFirstBlock);
+    }
+
+    /// <summary>Forgets the inference plan (the block then always runs its training-time path).</summary>
+    public void DropInference()
+    {
+        plan?.Dispose();
+        plan = null;
+    }
+
+    public override void train(bool train = true)
+    {
+        if (train)
+        {
+            DropInference();
+        }
+
+        base.train(train);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            DropInference();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Folds a batch norm into the convolution before it: W' = W * g / sqrt(v + eps), b' = b0 - m * g / sqrt(v + eps).</summary>
+    internal static (Tensor Weight, Tensor Bias) Fold(Conv2dLayer conv, BatchNorm2d bn)
+    {
+        var scale = bn.weight!.detach() / (bn.running_var! + bn.eps).sqrt();
+        var weight = conv.Weight.detach() * scale.view(-1, 1, 1, 1);
+        var bias = bn.bias!.detach() - (bn.running_mean! * scale);
+        if (conv.Bias is not null)
+        {
+            bias = bias + (conv.Bias.detach() * scale);
+        }
+
+        return (weight.contiguous(), bias.contiguous());
+    }
+
+    private sealed class InferencePlan : IDisposable
+    {
+        private const int Block = 16;
+
+        private readonly Bottle2neck block;
+        private readonly int padded;
+        private readonly Tensor w1, b1, w3, b3;
+        private readonly Tensor[] ws, bs;
+        private readonly Tensor? wGrouped, bGrouped;
+        private readonly Tensor? wDown, bDown;
+        private readonly Module<Tensor, Tensor>? downPool;
+        private readonly long downStride;
+
+        public InferencePlan(Bottle2neck block, bool groupFirstBlock)
+        {
+            this.block = block;
+            var width = block.Width;
+            // Grouped (Res2NeXt) convolutions are computed correctly by oneDNN as they are: only plain groups are padded.
+            padded = block.Groups == 1 && width > Block && width % Block != 0 ? (width + Block - 1) / Block * Block : width;
+            var scale = block.Scale;
+
+            // conv1 + bn1, its output groups padded with zero filters (bias 0, so ReLU keeps them 0).
+            var (f1, c1) = Fold(block.conv1, block.bn1);
+            w1 = PadGroups(f1, 0, scale, width, padded);
+            b1 = PadGroups(c1, 0, scale, width, padded);
+
+            ws = new Tensor[block.BranchCount];
+            bs = new Tensor[block.BranchCount];
+            for (var i = 0; i < block.BranchCount; i++)
+            {
+                var (fw, fb) = Fold(block.convs[i], block.bns[i]);
+                ws[i] = block.Groups == 1 ? PadTo(PadTo(fw, 0, padded), 1, padded) : fw.contiguous();
+                bs[i] = block.Groups == 1 ? PadTo(fb, 0, padded) : fb;
+            }
+
+            if (block.FirstInStage && groupFirstBlock && block.Groups == 1 && block.BranchCount > 1)
+            {
+                wGrouped = cat(ws, 0).contiguous();
+                bGrouped = cat(bs, 0).contiguous();
+            }
+
+            // conv3 + bn3, with zero input columns where the groups are padded.
+            var (f3, c3) = Fold(block.conv3, block.bn3);
+            w3 = PadGroups(f3, 1, scale, width, padded);
+            b3 = c3;
+
+            if (block.downsample is Sequential down)
+            {
+                var parts = down.children().ToList();
+                var conv = (Conv2dLayer)parts[^2];
+                var bn = (BatchNorm2d)parts[^1];
+                (wDown, bDown) = Fold(conv, bn);
+                downStride = conv.Stride;
+                downPool = parts.Count == 3 ? (Module<Tensor, Tensor>)parts[0] : null;
+            }
+        }
+
+        public Tensor Forward(Tensor x, Tensor? residual)
+        {
+            using var scope = NewDisposeScope();
+            var b = block;
+            long[] stride = [b.Stride, b.Stride], pad = [b.Dilation, b.Dilation], dil = [b.Dilation, b.Dilation];
+            var y = functional.conv2d(x, w1, b1).relu_();
+            Tensor merged;
+            if (b.Scale == 1)
+            {
+                merged = functional.conv2d(y, ws[0], bs[0], stride, pad, dil, b.Groups).relu_();
+            }
+            else
+            {
+                var splits = y.split(padded, 1);
+                var outputs = new List<Tensor>(b.Scale);
+                if (wGrouped is not null)
+                {
+                    var head = y.narrow(1, 0, padded * b.BranchCount);
+                    outputs.Add(functional.conv2d(head, wGrouped, bGrouped, stride, pad, dil, b.BranchCount).relu_());
+                }
+                else
+                {
+                    Tensor? sp = null;
+                    for (var i = 0; i < b.BranchCount; i++)
+                    {
+                        sp = i == 0 || b.FirstInStage ? splits[i] : sp! + splits[i];
+                        sp = functional.conv2d(sp, ws[i], bs[i], stride, pad, dil, b.Groups).relu_();
+                        outputs.Add(sp);
+                    }
+                }
+
+                var last = splits[b.BranchCount];
+                outputs.Add(b.pool is null ? last : b.pool.call(last));
+                merged = cat(outputs, 1);
+            }
+
+            var result = functional.conv2d(merged, w3, b3);
+            Tensor shortcut;
+            if (residual is not null)
+            {
+                shortcut = residual;
+            }
+            else if (wDown is not null)
+            {
+                var input = downPool is null ? x : downPool.call(x);
+                shortcut = functional.conv2d(input, wDown, bDown, [downStride, downStride]);
+            }
+            else
+            {
+                shortcut = x;
+            }
+
+            return result.add_(shortcut).relu_().MoveToOuterDisposeScope();
+        }
+
+        public void Dispose()
+        {
+            foreach (var t in new[] { w1, b1, w3, b3, wGrouped, bGrouped, wDown, bDown }.Concat(ws).Concat(bs))
+            {
+                t?.Dispose();
+            }
+        }
+
+        /// <summary>Pads dimension <paramref name="dim"/>, made of <paramref name="groups"/> groups of <paramref name="width"/>, to groups of <paramref name="padded"/>.</summary>
+        private static Tensor PadGroups(Tensor t, int dim, int groups, int width, int padded)
+        {
+            if (padded == width)
+            {
+                return t.contiguous();
+            }
+
+            var parts = t.split(width, dim).Select(p => PadTo(p, dim, padded)).ToList();
+            return cat(parts, dim).contiguous();
+        }
+
+        private static Tensor PadTo(Tensor t, int dim, int size)
+        {
+            var missing = size - t.shape[dim];
+            if (missing == 0)
+            {
+                return t;
+            }
+
+            var shape = t.shape.ToArray();
+            shape[dim] = missing;
+            return cat([t, zeros(shape, t.dtype)], dim);
+        }
+    }
+}

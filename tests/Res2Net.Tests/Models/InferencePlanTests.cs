@@ -1,0 +1,81 @@
+using Res2Net.Models;
+using Res2Net.Weights;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Res2Net.Tests.Models;
+
+/// <summary>The fast inference path computes the same function as the official blocks.</summary>
+public class InferencePlanTests
+{
+    public static TheoryData<string, bool> Cases()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var name in FixtureModels.Names)
+        {
+            data.Add(name, true);
+            data.Add(name, false);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Fixture_outputs_match_the_official_code(string name, bool groupFirstBlocks)
+    {
+        using var model = FixtureModels.Config(name).Build();
+        ModelWeights.Load(model, TestPaths.Fixture(name + ".pth"));
+        model.eval();
+        model.PrepareInference(groupFirstBlocks);
+
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var input = Npy.Read(TestPaths.Fixture("input_2x3x64x64.npy")).ToTensor();
+        var stages = model.ForwardStages(input);
+        for (var s = 0; s < 4; s++)
+        {
+            var expected = Npy.Read(TestPaths.Fixture($"{name}.stage{s + 1}.npy")).ToTensor();
+            Assert.True((expected - stages[s]).abs().max().item<float>() < 1e-4, $"{name} stage{s + 1}");
+        }
+
+        var logits = Npy.Read(TestPaths.Fixture($"{name}.logits.npy")).ToTensor();
+        Assert.True((logits - model.call(input)).abs().max().item<float>() < 1e-4, $"{name} logits");
+    }
+
+    [Theory]
+    [InlineData("res2net50_26w_4s")]
+    [InlineData("res2net50_14w_8s")]
+    [InlineData("res2net50_v1b_26w_4s")]
+    public void Full_size_models_agree_with_the_training_path(string name)
+    {
+        using var model = ModelRegistry.Create(name);
+        model.eval();
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var x = randn(2, 3, 160, 160);
+        Tensor reference;
+        using (no_grad())
+        {
+            reference = model.ForwardEmbedding(x);
+        }
+
+        model.PrepareInference();
+        using var mode = inference_mode();
+        var fast = model.ForwardEmbedding(x);
+        var relative = ((fast - reference).abs().max() / reference.abs().max()).item<float>();
+        Assert.True(relative < 1e-4, $"{name}: relative difference {relative}");
+    }
+
+    [Fact]
+    public void Training_drops_the_plan_and_gradients_never_use_it()
+    {
+        using var model = FixtureModels.Config("res2net_tiny_s4").Build();
+        model.eval();
+        model.PrepareInference();
+        var blocks = model.modules().OfType<Bottle2neck>().ToList();
+        Assert.All(blocks, b => Assert.True(b.HasInferencePlan));
+        model.train();
+        Assert.All(blocks, b => Assert.False(b.HasInferencePlan));
+    }
+}
