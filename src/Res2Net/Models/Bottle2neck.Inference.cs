@@ -9,6 +9,7 @@ namespace Res2Net.Models;
 public sealed partial class Bottle2neck
 {
     private InferencePlan? plan;
+    private bool planGroupsFirstBlock;
 
     /// <summary>Whether <see cref="PrepareInference"/> is in effect.</summary>
     public bool HasInferencePlan => plan is not null;
@@ -26,6 +27,16 @@ public sealed partial class Bottle2neck
         DropInference();
         using var noGrad = no_grad();
         plan = new InferencePlan(this, groupFirstBlock);
+        planGroupsFirstBlock = groupFirstBlock;
+    }
+
+    /// <summary>Rebuilds the inference plan from the current weights, if there is one (after loading new weights).</summary>
+    public void RefreshInference()
+    {
+        if (plan is not null)
+        {
+            PrepareInference(planGroupsFirstBlock);
+        }
     }
 
     /// <summary>Forgets the inference plan (the block then always runs its training-time path).</summary>

@@ -73,6 +73,18 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>Rebuilds the blocks' inference plans from the current weights (loading weights calls this).</summary>
+    public void RefreshInference()
+    {
+        foreach (var (_, m) in named_modules())
+        {
+            if (m is Bottle2neck block)
+            {
+                block.RefreshInference();
+            }
+        }
+    }
+
     /// <summary>Number of parameters (weights, biases), without buffers such as batch-norm statistics.</summary>
     public long ParameterCount() => parameters().Sum(p => p.numel());
 

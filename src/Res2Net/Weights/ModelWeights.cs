@@ -81,6 +81,9 @@ public static class ModelWeights
             using var value = data.ToTensor();
             tensor.copy_(value);
         }
+
+        // A prepared inference plan holds folded copies of the old weights.
+        model.RefreshInference();
     }
 
     /// <summary>Writes the model's state dict; the container follows the extension (.pth/.pt/.bin or .safetensors).</summary>

@@ -68,6 +68,20 @@ public class InferencePlanTests
     }
 
     [Fact]
+    public void Loading_weights_after_preparing_refreshes_the_plan()
+    {
+        using var model = FixtureModels.Config("res2net_tiny_s8").Build();
+        model.eval();
+        model.PrepareInference();
+        ModelWeights.Load(model, TestPaths.Fixture("res2net_tiny_s8.legacy.pth"));
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var input = Npy.Read(TestPaths.Fixture("input_2x3x64x64.npy")).ToTensor();
+        var logits = Npy.Read(TestPaths.Fixture("res2net_tiny_s8.logits.npy")).ToTensor();
+        Assert.True((logits - model.call(input)).abs().max().item<float>() < 1e-4);
+    }
+
+    [Fact]
     public void Training_drops_the_plan_and_gradients_never_use_it()
     {
         using var model = FixtureModels.Config("res2net_tiny_s4").Build();
