@@ -133,6 +133,10 @@ public sealed class OnnxEngine : IInferenceEngine
     public static OnnxEngine FromFile(string onnxPath, int inChannels = 3, int? threads = null) =>
         new(null, onnxPath, inChannels, null, threads, null, null);
 
+    /// <summary>Runs an ONNX model held in memory (no stage outputs unless it has them).</summary>
+    public static OnnxEngine FromBytes(byte[] onnx, int inChannels = 3, int? threads = null) =>
+        new(onnx, null, inChannels, null, threads, null, null);
+
     public IReadOnlyList<ClassScore[]> Classify(Tensor batch, int topk = 5)
     {
         var (logits, shape) = Run(batch, FirstOutput());

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Globalization;
+using Res2Net.Export;
+using Res2Net.Models;
+using Res2Net.Weights;
+
+namespace Res2Net.Cli.Commands;
+
+internal static class ExportCommand
+{
+    public static Command Create()
+    {
+        var model = Options.Model();
+        var weights = Options.Weights(required: false);
+        var fresh = new Option<bool>("--fresh") { Description = "Export freshly initialised weights instead of a checkpoint (for timing and graph checks)." };
+        var output = new Option<string>("--output", "-o") { Description = "The .onnx file to write.", Required = true };
+        var opset = new Option<int>("--opset")
+        {
+            Description = $"ONNX opset, {OnnxExportOptions.MinOpset} to {OnnxExportOptions.MaxOpset}.",
+            DefaultValueFactory = _ => 17,
+        };
+        var batch = new Option<string>("--batch") { Description = "Batch dimension: dynamic or a fixed size.", DefaultValueFactory = _ => "dynamic" };
+        var size = new Option<int?>("--size") { Description = "Fixed square input side in pixels (default: dynamic height and width)." };
+        var stages = new Option<bool>("--stages") { Description = "Also output the stage maps c2..c5." };
+        var split = new Option<bool>("--split-first-block")
+        {
+            Description = "Keep the first block of each stage as separate 3x3 convolutions instead of one grouped convolution.",
+        };
+        var command = new Command("export", "Write a model as an ONNX graph (batch norm folded), for ONNX Runtime and other runtimes.")
+        {
+            model, weights, fresh, output, opset, batch, size, stages, split,
+        };
+        command.SetAction(parse => Run.Guarded(parse, () =>
+        {
+            var info = ModelRegistry.Get(parse.GetValue(model)!);
+            var batchText = parse.GetValue(batch)!;
+            int? fixedBatch = batchText == "dynamic" ? null
+                : int.TryParse(batchText, NumberStyles.None, CultureInfo.InvariantCulture, out var b) && b > 0 ? b
+                : throw new ArgumentException($"--batch must be 'dynamic' or a positive number (got '{batchText}').");
+            if (parse.GetValue(fresh) && parse.GetValue(weights) is not null)
+            {
+                throw new ArgumentException("--fresh and --weights exclude each other.");
+            }
+
+            var options = new OnnxExportOptions
+            {
+                Opset = parse.GetValue(opset),
+                Batch = fixedBatch,
+                Size = parse.GetValue(size),
+                Stages = parse.GetValue(stages),
+                GroupFirstBlock = !parse.GetValue(split),
+            };
+
+            using var net = Build(info, parse.GetValue(fresh) ? null : WeightsResolver.Resolve(info, parse.GetValue(weights)));
+            var target = parse.GetValue(output)!;
+            OnnxExporter.Export(net, target, options);
+            Console.Error.WriteLine($"wrote {target} ({new FileInfo(target).Length / 1e6:F1} MB, opset {options.Opset})");
+            return Run.Ok;
+        }));
+        return command;
+    }
+
+    private static Res2NetBackbone Build(ModelInfo info, string? weightsPath)
+    {
+        if (weightsPath is null)
+        {
+            return info.Create();
+        }
+
+        var checkpoint = CheckpointFile.ReadStateDict(weightsPath);
+        var numClasses = checkpoint.TryGetValue("fc.weight", out var fc) ? (int)fc.Shape[0] : (int?)null;
+        var net = info.Create(numClasses);
+        try
+        {
+            ModelWeights.Load(net, checkpoint, Path.GetFileName(weightsPath));
+            return net;
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+    }
+}
