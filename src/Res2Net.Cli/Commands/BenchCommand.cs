@@ -23,7 +23,7 @@ internal static class BenchCommand
         var size = new Option<int>("--size") { Description = "Input side in pixels.", DefaultValueFactory = _ => 224 };
         var threads = new Option<int>("--threads", "-t") { Description = "Intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seconds = new Option<double>("--seconds", "-s") { Description = "Length of the timed runs (after the warm-up).", DefaultValueFactory = _ => 10 };
-        var fixedShape = new Option<bool>("--static") { Description = "onnx: export with the fixed batch and size instead of dynamic dimensions." };
+        var fixedShape = new Option<bool>("--static") { Description = "onnx: export with a fixed batch too (the size is always fixed)." };
         var format = Options.Format("table", "json");
         var command = new Command("bench", "Time a model: warm-up, then timed runs; throughput, latency, peak memory, GFLOP/s.")
         {
@@ -53,7 +53,8 @@ internal static class BenchCommand
                 macs = ModelProfiler.Profile(probe, side, side).Macs;
             }
 
-            var export = new OnnxExportOptions { Batch = parse.GetValue(fixedShape) ? b : null, Size = parse.GetValue(fixedShape) ? side : null, Embedding = false };
+            // As the engine does for classify: fixed height and width (so ONNX Runtime fuses more), dynamic batch.
+            var export = new OnnxExportOptions { Batch = parse.GetValue(fixedShape) ? b : null, Size = side, Embedding = false };
             using var runner = Open(kind, info, parse.GetValue(weights), onnxFile, export, t);
             var label = onnxFile is null ? runner.EngineName : $"onnx:{Path.GetFileName(onnxFile)}";
             var result = Measure(runner, info, label, b, side, duration, macs);

@@ -132,9 +132,12 @@ public class OnnxExportTests
         }
 
         var options = new OnnxEngineOptions { CacheDirectory = dir.File("cache"), Threads = 1 };
+        using var input = randn(1, 3, 64, 64);
         string first;
         using (var engine = OnnxEngine.Load("res2net_dla60", dir.File("dla.pth"), options))
         {
+            Assert.Null(engine.CachedModelPath);
+            Assert.Equal(3, engine.Classify(input, 3)[0].Length);
             first = engine.CachedModelPath!;
             Assert.True(File.Exists(first));
             Assert.Equal(10, engine.Labels.Count);
@@ -143,12 +146,19 @@ public class OnnxExportTests
         var stamp = File.GetLastWriteTimeUtc(first);
         using (var again = OnnxEngine.Load("res2net_dla60", dir.File("dla.pth"), options))
         {
+            again.Classify(input);
             Assert.Equal(first, again.CachedModelPath);
             Assert.Equal(stamp, File.GetLastWriteTimeUtc(first));
         }
 
         using var other = OnnxEngine.Load("res2net_dla60", dir.File("dla.pth"), options with { Export = new OnnxExportOptions { GroupFirstBlock = false } });
+        other.Classify(input);
         Assert.NotEqual(first, other.CachedModelPath);
+
+        // Another input size is another export (fixed spatial sizes let ONNX Runtime fuse more).
+        using var larger = randn(1, 3, 96, 96);
+        other.Classify(larger);
+        Assert.Equal(3, Directory.GetFiles(dir.File("cache"), "*.onnx").Length);
     }
 
     public static TheoryData<string> Names() => new(FixtureModels.Names);
