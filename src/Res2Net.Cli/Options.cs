@@ -48,6 +48,17 @@ internal static class Options
         Arity = ArgumentArity.OneOrMore,
     };
 
+    public static Option<string> Engine()
+    {
+        var option = new Option<string>("--engine", "-e")
+        {
+            Description = "torch (TorchSharp) or onnx (ONNX Runtime on an export built and cached beside the weights).",
+            DefaultValueFactory = _ => "torch",
+        };
+        option.AcceptOnlyFromAmong("torch", "onnx");
+        return option;
+    }
+
     public static Option<int?> Size() => new("--size")
     {
         Description = "Network input side in pixels (default: the model's, 224).",

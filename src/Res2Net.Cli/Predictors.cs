@@ -4,32 +4,37 @@ using Res2Net.Models;
 
 namespace Res2Net.Cli;
 
-/// <summary>Builds the library's predictor from command-line choices.</summary>
+/// <summary>Builds the library's predictor and preprocessing from command-line choices.</summary>
 internal static class Predictors
 {
-    public static Predictor Load(ModelInfo info, string? weights, int? size, double? cropPct)
+    public static Predictor Load(ModelInfo info, string? weights, int? size, double? cropPct, EngineKind engineKind = EngineKind.Torch)
     {
-        var preprocess = info.Preprocess with
-        {
-            InputSize = size ?? info.Preprocess.InputSize,
-            CropPct = cropPct ?? info.Preprocess.CropPct,
-        };
-        var engine = TorchEngine.Load(info.Name, WeightsResolver.Resolve(info, weights));
+        var engine = InferenceEngines.Load(engineKind, info.Name, WeightsResolver.Resolve(info, weights));
         try
         {
-            var channels = engine.Model.Config.InChannels;
-            if (preprocess.Mean.Length != channels)
-            {
-                // An RGB-normalised registry entry used with a 1-channel model: luminance gets the channels' mean.
-                preprocess = preprocess with { Mean = [preprocess.Mean.Average()], Std = [preprocess.Std.Average()] };
-            }
-
-            return new Predictor(engine, new ImagePreprocessor(preprocess, channels));
+            return new Predictor(engine, Preprocessor(info, size, cropPct, engine.InChannels));
         }
         catch
         {
             engine.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The model's preprocessing with the user's size and crop, for the channels the loaded weights take.</summary>
+    public static ImagePreprocessor Preprocessor(ModelInfo info, int? size, double? cropPct, int channels)
+    {
+        var preprocess = info.Preprocess with
+        {
+            InputSize = size ?? info.Preprocess.InputSize,
+            CropPct = cropPct ?? info.Preprocess.CropPct,
+        };
+        if (preprocess.Mean.Length != channels)
+        {
+            // An RGB-normalised registry entry used with a 1-channel model: luminance gets the channels' mean.
+            preprocess = preprocess with { Mean = [preprocess.Mean.Average()], Std = [preprocess.Std.Average()] };
+        }
+
+        return new ImagePreprocessor(preprocess, channels);
     }
 }

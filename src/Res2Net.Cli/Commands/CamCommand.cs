@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Res2Net.Engines;
 using Res2Net.Explain;
 using Res2Net.Imaging;
 using Res2Net.Models;
@@ -28,8 +29,10 @@ internal static class CamCommand
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             var photoPath = parse.GetValue(image)!;
             var photo = ImageDecoder.Decode(photoPath);
-            using var predictor = Predictors.Load(info, parse.GetValue(weights), parse.GetValue(size), cropPct: null);
-            var net = predictor.Engine.Model;
+            // Grad-CAM needs gradients: always the TorchSharp engine.
+            using var engine = TorchEngine.Load(info.Name, WeightsResolver.Resolve(info, parse.GetValue(weights)));
+            var net = engine.Model;
+            var preprocessor = Predictors.Preprocessor(info, parse.GetValue(size), cropPct: null, net.Config.InChannels);
             int? stageIndex = parse.GetValue(stage) is { } name
                 ? net.Stages.Select((s, i) => (s, i)).FirstOrDefault(p => p.s.Name == name.ToLowerInvariant(), (default, -1)).Item2
                 : null;
@@ -39,9 +42,9 @@ internal static class CamCommand
             }
 
             // The whole photo, its shorter side at the model's resize size: the map covers all of it, not only the crop.
-            using var input = predictor.Preprocessor.ProcessUncropped(photo);
+            using var input = preprocessor.ProcessUncropped(photo);
             using var batch = input.unsqueeze(0);
-            var cam = GradCam.Compute(net, batch, parse.GetValue(cls), stageIndex, predictor.Engine.Labels);
+            var cam = GradCam.Compute(net, batch, parse.GetValue(cls), stageIndex, engine.Labels);
             var path = parse.GetValue(output)!;
             CamRenderer.WritePng(photo, cam, path);
             if (parse.GetValue(format) == "json")

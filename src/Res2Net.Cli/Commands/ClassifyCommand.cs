@@ -15,12 +15,13 @@ internal static class ClassifyCommand
         var topk = new Option<int>("--topk", "-k") { Description = "Classes to show per input.", DefaultValueFactory = _ => 5 };
         var format = Options.Format("table", "json");
         var batchSize = Options.BatchSize();
+        var engine = Options.Engine();
         var size = Options.Size();
         var crop = Options.CropPct();
         var inputs = Options.Inputs();
         var command = new Command("classify", "Top-k ImageNet classes for photos, folders of photos and .npy batches.")
         {
-            model, weights, topk, format, batchSize, size, crop, inputs,
+            model, weights, topk, format, batchSize, engine, size, crop, inputs,
         };
         command.SetAction(parse => Run.Guarded(parse, () =>
         {
@@ -31,7 +32,8 @@ internal static class ClassifyCommand
             }
 
             var info = ModelRegistry.Get(parse.GetValue(model)!);
-            using var predictor = Predictors.Load(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop));
+            using var predictor = Predictors.Load(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop),
+                InferenceEngines.Parse(parse.GetValue(engine)!));
             var json = parse.GetValue(format) == "json";
             var table = json ? null : new Table().AddColumns("input", "row", "rank", "prob", "label");
             var failed = 0;

@@ -32,13 +32,13 @@ public sealed record Prediction(IReadOnlyList<ClassScore> Top)
 /// </summary>
 public sealed class Predictor : IDisposable
 {
-    public Predictor(TorchEngine engine, ImagePreprocessor preprocessor)
+    public Predictor(IInferenceEngine engine, ImagePreprocessor preprocessor)
     {
         Engine = engine;
         Preprocessor = preprocessor;
     }
 
-    public TorchEngine Engine { get; }
+    public IInferenceEngine Engine { get; }
 
     public ImagePreprocessor Preprocessor { get; }
 
@@ -46,7 +46,8 @@ public sealed class Predictor : IDisposable
     /// Loads a registered model: with <paramref name="weightsPath"/>, from that file; otherwise the published weights,
     /// downloaded once into the cache (<see cref="WeightsCache"/>).
     /// </summary>
-    public static Predictor Load(string modelName, string? weightsPath = null, PreprocessConfig? preprocess = null, WeightsCache? cache = null)
+    public static Predictor Load(string modelName, string? weightsPath = null, PreprocessConfig? preprocess = null, WeightsCache? cache = null,
+        EngineKind engine = EngineKind.Torch)
     {
         var info = ModelRegistry.Get(modelName);
         if (weightsPath is null)
@@ -55,8 +56,8 @@ public sealed class Predictor : IDisposable
             weightsPath = (cache ?? owned!).ResolveAsync(info, null).GetAwaiter().GetResult();
         }
 
-        var engine = TorchEngine.Load(info.Name, weightsPath);
-        return new Predictor(engine, new ImagePreprocessor(preprocess ?? info.Preprocess, engine.Model.Config.InChannels));
+        var loaded = InferenceEngines.Load(engine, info.Name, weightsPath);
+        return new Predictor(loaded, new ImagePreprocessor(preprocess ?? info.Preprocess, loaded.InChannels));
     }
 
     /// <summary>Classifies one photo.</summary>
@@ -223,7 +224,7 @@ public sealed class Predictor : IDisposable
             try
             {
                 var data = Npy.Read(path);
-                var c = Engine.Model.Config.InChannels;
+                var c = Engine.InChannels;
                 if (data.DType != DType.Float32 || data.Shape.Length != 4 || data.Shape[1] != c)
                 {
                     throw new ArgumentException($"{path}: expected a float32 batch of shape (N, {c}, H, W), got {data.DType} ({string.Join(", ", data.Shape)}).");

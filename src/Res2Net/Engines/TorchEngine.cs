@@ -20,7 +20,7 @@ public enum FeatureStage
 }
 
 /// <summary>Runs a model for inference on CPU: eval mode, no autograd, the fast inference path, native memory released per batch.</summary>
-public sealed class TorchEngine : IDisposable
+public sealed class TorchEngine : IInferenceEngine
 {
     public TorchEngine(Res2NetBackbone model, IReadOnlyList<string>? labels = null)
     {
@@ -35,6 +35,10 @@ public sealed class TorchEngine : IDisposable
 
     public Res2NetBackbone Model { get; }
 
+    public string EngineName => "torch";
+
+    public int InChannels => Model.Config.InChannels;
+
     public IReadOnlyList<string> Labels { get; }
 
     /// <summary>Builds a registered model and loads a checkpoint into it (strictly).</summary>
@@ -48,7 +52,7 @@ public sealed class TorchEngine : IDisposable
             numClasses = (int)fc.Shape[0];
         }
 
-        var model = info.Create(numClasses);
+        var model = info.Create(numClasses, StemChannels(info, checkpoint));
         try
         {
             ModelWeights.Load(model, checkpoint, Path.GetFileName(weightsPath));
@@ -60,6 +64,15 @@ public sealed class TorchEngine : IDisposable
         }
 
         return new TorchEngine(model);
+    }
+
+    /// <summary>Input channels of the checkpoint's stem (1 for a model trained on grayscale), or null to keep the model's.</summary>
+    private static int? StemChannels(ModelInfo info, IReadOnlyDictionary<string, TensorData> checkpoint)
+    {
+        using var meta = Layers.On(META);
+        using var probe = info.Create();
+        var stem = ModelWeights.StateDict(probe).First(e => e.Value.dim() == 4).Key;
+        return checkpoint.TryGetValue(stem, out var w) && w.Shape.Length == 4 ? (int)w.Shape[1] : null;
     }
 
     /// <summary>Class probabilities (softmax of the logits), the top <paramref name="topk"/> per row.</summary>

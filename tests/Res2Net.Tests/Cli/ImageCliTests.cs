@@ -42,6 +42,27 @@ public class ImageCliTests(DlaWeights weights) : IClassFixture<DlaWeights>
     }
 
     [Fact]
+    public void The_onnx_engine_gives_the_torch_engines_answers()
+    {
+        using var dir = new TempDir();
+        var weightsCopy = dir.File("dla.safetensors");
+        File.Copy(weights.Path, weightsCopy);
+        var photos = new[] { Path.Combine(Photos, "coffee.png"), Path.Combine(Photos, "astronaut.png") };
+        string[] Args(string engine) => ["classify", "--model", "res2next_dla60", "--weights", weightsCopy, "--format", "json", "--topk", "3", "--engine", engine, .. photos];
+        var torch = CliRunner.Run(Args("torch"));
+        var onnx = CliRunner.Run(Args("onnx"));
+        Assert.Equal(0, torch.ExitCode);
+        Assert.Equal(0, onnx.ExitCode);
+        static IEnumerable<(int Class, double Prob)> Top(string stdout) => stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .SelectMany(l => JsonDocument.Parse(l).RootElement.GetProperty("top").EnumerateArray())
+            .Select(t => (t.GetProperty("class").GetInt32(), t.GetProperty("prob").GetDouble()));
+        var a = Top(torch.StdOut).ToList();
+        var b = Top(onnx.StdOut).ToList();
+        Assert.Equal(a.Select(x => x.Class), b.Select(x => x.Class));
+        Assert.All(a.Zip(b), p => Assert.True(Math.Abs(p.First.Prob - p.Second.Prob) <= 1e-4 * Math.Max(1, p.First.Prob)));
+    }
+
+    [Fact]
     public void Features_of_photos_come_with_an_index()
     {
         using var dir = new TempDir();
