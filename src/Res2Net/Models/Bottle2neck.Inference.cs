@@ -80,6 +80,33 @@ public sealed partial class Bottle2neck
         return (weight.contiguous(), bias.contiguous());
     }
 
+    /// <summary>
+    /// Batches larger than this run the block's 3x3 convolutions one sample at a time (0: never). LibTorch 2.10 picks a
+    /// much slower oneDNN kernel for narrow 3x3 convolutions once the batch exceeds 1; see README, Fast inference.
+    /// </summary>
+    public static int PerSampleConvolutionAbove { get; set; }
+
+    /// <summary>Only maps at least this wide take the per-sample path (small maps batch well).</summary>
+    public static int PerSampleConvolutionMinWidth { get; set; } = 28;
+
+    private static Tensor Conv3x3(Tensor x, Tensor w, Tensor? bias, long[] stride, long[] pad, long[] dil, long groups)
+    {
+        var n = x.shape[0];
+        if (PerSampleConvolutionAbove <= 0 || n <= PerSampleConvolutionAbove || x.shape[3] < PerSampleConvolutionMinWidth)
+        {
+            return functional.conv2d(x, w, bias, stride, pad, dil, groups);
+        }
+
+        using var scope = NewDisposeScope();
+        var parts = new Tensor[n];
+        for (var i = 0; i < n; i++)
+        {
+            parts[i] = functional.conv2d(x.narrow(0, i, 1), w, bias, stride, pad, dil, groups);
+        }
+
+        return cat(parts, 0).MoveToOuterDisposeScope();
+    }
+
     private sealed class InferencePlan : IDisposable
     {
         private const int Block = 16;
@@ -146,7 +173,7 @@ public sealed partial class Bottle2neck
             Tensor merged;
             if (b.Scale == 1)
             {
-                merged = functional.conv2d(y, ws[0], bs[0], stride, pad, dil, b.Groups).relu_();
+                merged = Conv3x3(y, ws[0], bs[0], stride, pad, dil, b.Groups).relu_();
             }
             else
             {
@@ -155,7 +182,7 @@ public sealed partial class Bottle2neck
                 if (wGrouped is not null)
                 {
                     var head = y.narrow(1, 0, padded * b.BranchCount);
-                    outputs.Add(functional.conv2d(head, wGrouped, bGrouped, stride, pad, dil, b.BranchCount).relu_());
+                    outputs.Add(Conv3x3(head, wGrouped, bGrouped, stride, pad, dil, b.BranchCount).relu_());
                 }
                 else
                 {
@@ -163,7 +190,7 @@ public sealed partial class Bottle2neck
                     for (var i = 0; i < b.BranchCount; i++)
                     {
                         sp = i == 0 || b.FirstInStage ? splits[i] : sp! + splits[i];
-                        sp = functional.conv2d(sp, ws[i], bs[i], stride, pad, dil, b.Groups).relu_();
+                        sp = Conv3x3(sp, ws[i], bs[i], stride, pad, dil, b.Groups).relu_();
                         outputs.Add(sp);
                     }
                 }
