@@ -16,6 +16,8 @@ root.Subcommands.Add(ClassifyCommand.Create());
 root.Subcommands.Add(FeaturesCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(CamCommand.Create());

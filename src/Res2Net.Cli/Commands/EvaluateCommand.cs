@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Res2Net.Engines;
+using Res2Net.Models;
+using Res2Net.Training;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace Res2Net.Cli.Commands;
+
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var model = Options.Model();
+        var weights = Options.Weights(required: true);
+        var data = new Option<string?>("--data", "-d") { Description = "Dataset directory (as for 'train'); its test split is evaluated. Default: the embedded Fashion-MNIST sample." };
+        var format = Options.Format("table", "json");
+        var batchSize = new Option<int>("--batch-size", "-b") { Description = "Images per forward pass.", DefaultValueFactory = _ => 500 };
+        var imageSize = new Option<int?>("--image-size") { Description = "Model input side (default: the dataset's)." };
+        var threads = new Option<int?>("--threads") { Description = "LibTorch threads (default: one per core)." };
+        var command = new Command("evaluate", "Top-1, top-5 and loss of a checkpoint on a dataset's test split.")
+        {
+            model, weights, data, format, batchSize, imageSize, threads,
+        };
+        command.SetAction(parse => Run.Guarded(parse, () =>
+        {
+            if (parse.GetValue(batchSize) < 1 || parse.GetValue(threads) is < 1 || parse.GetValue(imageSize) is < 8)
+            {
+                throw new ArgumentException("--batch-size and --threads must be at least 1, --image-size at least 8.");
+            }
+
+            if (parse.GetValue(threads) is { } t)
+            {
+                set_num_threads(t);
+            }
+
+            var info = ModelRegistry.Get(parse.GetValue(model)!);
+            using var engine = TorchEngine.Load(info.Name, parse.GetValue(weights)!);
+            var small = info.Config is Res2NetConfig { Stem: StemType.Cifar };
+            var splits = DatasetLoader.Load(parse.GetValue(data), parse.GetValue(imageSize) ?? (small ? 32 : info.Preprocess.InputSize),
+                engine.Model.Config.InChannels);
+            if (splits.Test.NumClasses > engine.Model.Config.NumClasses)
+            {
+                throw new ArgumentException($"{parse.GetValue(weights)} classifies {engine.Model.Config.NumClasses} classes but the dataset has {splits.Test.NumClasses}.");
+            }
+
+            var result = Trainer.Evaluate(engine.Model, splits.Test, parse.GetValue(batchSize), parse.GetValue(imageSize));
+            if (parse.GetValue(format) == "json")
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { top1 = Math.Round(result.Top1, 4), top5 = Math.Round(result.Top5, 4), loss = Math.Round(result.Loss, 6), images = result.Images }, Json.Compact));
+            }
+            else
+            {
+                var table = new Table().AddColumns("model", "images", "top-1 %", "top-5 %", "loss");
+                table.AddRow(Markup.Escape(info.Name), result.Images.ToString(CultureInfo.InvariantCulture), result.Top1.ToString("F2", CultureInfo.InvariantCulture),
+                    result.Top5.ToString("F2", CultureInfo.InvariantCulture), result.Loss.ToString("F4", CultureInfo.InvariantCulture));
+                AnsiConsole.Write(table);
+            }
+
+            return Run.Ok;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,241 @@
+using System.CommandLine;
+using System.Globalization;
+using Res2Net.Models;
+using Res2Net.Training;
+using Res2Net.Weights;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace Res2Net.Cli.Commands;
+
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model", "-m") { Description = "Registered model to train (see 'res2net models').", DefaultValueFactory = _ => new TrainOptions().Model };
+        var data = new Option<string?>("--data", "-d") { Description = "Dataset directory: IDX files (MNIST, Fashion-MNIST), CIFAR-10/100 binary batches, or an ImageFolder tree (train/ and val/ or test/); default: the embedded Fashion-MNIST sample." };
+        var epochs = new Option<int>("--epochs", "-e") { Description = "Epochs to train.", DefaultValueFactory = _ => new TrainOptions().Epochs };
+        var batchSize = new Option<int>("--batch-size", "-b") { Description = "Images per step.", DefaultValueFactory = _ => new TrainOptions().BatchSize };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate after warm-up (default: 0.1 for SGD, 0.002 for AdamW, times batch/128)." };
+        var minLr = new Option<double>("--min-lr") { Description = "Learning rate the cosine schedule ends at.", DefaultValueFactory = _ => 0 };
+        var warmup = new Option<double>("--warmup") { Description = "Epochs of linear warm-up.", DefaultValueFactory = _ => new TrainOptions().WarmupEpochs };
+        var optimizer = new Option<string>("--optimizer") { Description = "sgd (Nesterov momentum) or adamw.", DefaultValueFactory = _ => "sgd" };
+        optimizer.AcceptOnlyFromAmong("sgd", "adamw");
+        var momentum = new Option<double>("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => 0.9 };
+        var noNesterov = new Option<bool>("--no-nesterov") { Description = "Plain (heavy-ball) momentum instead of Nesterov's." };
+        var weightDecay = new Option<double>("--weight-decay", "--wd") { Description = "Weight decay of convolution and linear weights (norms and biases get none).", DefaultValueFactory = _ => new TrainOptions().WeightDecay };
+        var smoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing of the training loss.", DefaultValueFactory = _ => new TrainOptions().LabelSmoothing };
+        var cropPadding = new Option<int>("--crop-padding") { Description = "Random crop after padding by this many pixels (0: off).", DefaultValueFactory = _ => new Augmentation().CropPadding };
+        var noFlip = new Option<bool>("--no-flip") { Description = "No random horizontal flip (use for digits and text)." };
+        var rrc = new Option<bool>("--random-resized-crop") { Description = "RandomResizedCrop instead of the padded crop (for larger images)." };
+        var seed = new Option<int>("--seed") { Description = "Seed of initialisation, shuffling and augmentation.", DefaultValueFactory = _ => new TrainOptions().Seed };
+        var threads = new Option<int?>("--threads") { Description = "LibTorch threads (default: one per core)." };
+        var outDir = new Option<string>("--out", "-o") { Description = "Output directory: last.pth, best.pth, last.state, metrics.jsonl, chart.png.", DefaultValueFactory = _ => "runs/train" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last.state." };
+        var weights = new Option<string?>("--weights", "-w") { Description = "Start from this checkpoint (fine-tuning); the classifier is replaced if its class count differs." };
+        var pretrained = new Option<bool>("--pretrained") { Description = "Start from the model's published weights (downloaded once into the cache)." };
+        var freeze = new Option<bool>("--freeze-backbone") { Description = "Train only the classifier." };
+        var backboneLr = new Option<double>("--backbone-lr-scale") { Description = "Learning-rate multiplier of everything but the classifier.", DefaultValueFactory = _ => 1 };
+        var grayStem = new Option<bool>("--gray-stem") { Description = "Grayscale data on a pretrained RGB model: a 1-channel stem (RGB filters summed) instead of repeating the channel." };
+        var imageSize = new Option<int?>("--image-size") { Description = "Model input side (default: the dataset's; ImageFolder images are stored at this size, default 32)." };
+        var trainLimit = new Option<int?>("--train-limit") { Description = "Use only this many training images (class-balanced), for quick runs." };
+        var testLimit = new Option<int?>("--test-limit") { Description = "Evaluate on only this many test images (class-balanced)." };
+        var samples = new Option<int>("--export-samples") { Description = "Also write this many test images, normalised, to OUT/samples.npy (labels in samples.txt).", DefaultValueFactory = _ => 0 };
+
+        var command = new Command("train", "Train or fine-tune a model on a dataset, with a checkpoint after every epoch.")
+        {
+            model, data, epochs, batchSize, lr, minLr, warmup, optimizer, momentum, noNesterov, weightDecay, smoothing, cropPadding, noFlip,
+            rrc, seed, threads, outDir, resume, weights, pretrained, freeze, backboneLr, grayStem, imageSize, trainLimit, testLimit, samples,
+        };
+        command.SetAction(parse => Run.Guarded(parse, () =>
+        {
+            var info = ModelRegistry.Get(parse.GetValue(model)!);
+            string? initial = parse.GetValue(weights);
+            if (parse.GetValue(pretrained))
+            {
+                initial = WeightsResolver.Resolve(info, initial);
+            }
+
+            var options = new TrainOptions
+            {
+                Model = info.Name,
+                Epochs = parse.GetValue(epochs),
+                BatchSize = parse.GetValue(batchSize),
+                Lr = parse.GetValue(lr),
+                MinLr = parse.GetValue(minLr),
+                WarmupEpochs = parse.GetValue(warmup),
+                Optimizer = parse.GetValue(optimizer) == "adamw" ? OptimizerKind.AdamW : OptimizerKind.Sgd,
+                Momentum = parse.GetValue(momentum),
+                Nesterov = !parse.GetValue(noNesterov),
+                WeightDecay = parse.GetValue(weightDecay),
+                LabelSmoothing = parse.GetValue(smoothing),
+                Augmentation = new Augmentation { CropPadding = parse.GetValue(cropPadding), HorizontalFlip = !parse.GetValue(noFlip), RandomResizedCrop = parse.GetValue(rrc) },
+                Seed = parse.GetValue(seed),
+                Threads = parse.GetValue(threads),
+                OutDir = parse.GetValue(outDir),
+                Resume = parse.GetValue(resume),
+                InitialWeights = initial,
+                FreezeBackbone = parse.GetValue(freeze),
+                BackboneLrScale = parse.GetValue(backboneLr),
+                GrayscaleStem = parse.GetValue(grayStem),
+                ImageSize = parse.GetValue(imageSize),
+                TrainLimit = parse.GetValue(trainLimit),
+                TestLimit = parse.GetValue(testLimit),
+            };
+            Validate(options);
+
+            var smallModel = info.Config is Res2NetConfig { Stem: StemType.Cifar };
+            var splits = DatasetLoader.Load(parse.GetValue(data), options.ImageSize ?? (smallModel ? 32 : info.Preprocess.InputSize),
+                smallModel || options.GrayscaleStem ? 1 : 3);
+            StdErr.Console.MarkupLine($"[grey]data: {Markup.Escape(parse.GetValue(data) ?? DatasetLoader.EmbeddedName)} ({splits.Format}, {splits.Train.NumClasses} classes)[/]");
+
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                // The first Ctrl-C stops after the current step and saves; a second one kills as usual.
+                if (!cancel.IsCancellationRequested)
+                {
+                    e.Cancel = true;
+                    cancel.Cancel();
+                }
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var observer = new ProgressObserver();
+                var result = new Trainer(options, splits, observer).Run(cancel.Token);
+                observer.Finish();
+                if (options.OutDir is not null && parse.GetValue(samples) > 0)
+                {
+                    ExportSamples(splits.Test, info, parse.GetValue(samples), options.OutDir, smallModel || options.GrayscaleStem ? splits.Train.Channels : 3, options.ImageSize);
+                }
+
+                if (result.BestEpoch > 0)
+                {
+                    var best = result.Epochs.FirstOrDefault(e => e.Epoch == result.BestEpoch);
+                    StdErr.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                        $"best: epoch {result.BestEpoch}, top-1 {result.BestTop1:F2}%{(best is null ? "" : $", top-5 {best.ValTop5:F2}%, loss {best.ValLoss:F4}")}; {result.Seconds / 60:F1} min in all; files in {Markup.Escape(options.OutDir ?? "-")}"));
+                }
+
+                return result.Cancelled ? 130 : Run.Ok;
+            }
+            catch (TrainingDivergedException e)
+            {
+                Run.Error(parse, e.Message, e);
+                return Run.Failed;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        }));
+        return command;
+    }
+
+    private static void Validate(TrainOptions o)
+    {
+        if (o.Epochs < 1 || o.BatchSize < 1 || o.PeakLr <= 0 || o.WarmupEpochs < 0 || o.WeightDecay < 0 || o.LabelSmoothing is < 0 or >= 1
+            || o.Augmentation.CropPadding < 0 || o.BackboneLrScale < 0 || o.Threads is < 1 || o.ImageSize is < 8 || o.TrainLimit is < 1 || o.TestLimit is < 1)
+        {
+            throw new ArgumentException("--epochs, --batch-size, --lr, --threads, --image-size and the limits must be positive; --warmup, --weight-decay, --crop-padding and --backbone-lr-scale not negative; --label-smoothing in [0, 1).");
+        }
+    }
+
+    /// <summary>A few test images as the .npy batch `classify` takes, normalised as in training, with their true labels.</summary>
+    private static void ExportSamples(ImageDataset test, ModelInfo info, int count, string outDir, int channels, int? imageSize)
+    {
+        count = Math.Min(count, test.Count);
+        var step = Math.Max(1, test.Count / count);
+        var indices = Enumerable.Range(0, count).Select(i => i * step).ToArray();
+        var maker = new BatchMaker(test, channels, imageSize ?? Math.Min(test.Height, test.Width), info.Preprocess.Mean, info.Preprocess.Std);
+        using var scope = NewDisposeScope();
+        var (x, _) = maker.Make(indices, Augmentation.None, null);
+        Npy.Write(Path.Combine(outDir, "samples.npy"), x.ToTensorData());
+        File.WriteAllLines(Path.Combine(outDir, "samples.txt"), indices.Select((ix, row) => $"{row}\t{test.Labels[ix]}\t{test.Classes[test.Labels[ix]]}"));
+    }
+
+    /// <summary>One progress bar per epoch on stderr with running loss, accuracy and images per second.</summary>
+    private sealed class ProgressObserver : ITrainingObserver
+    {
+        private readonly bool live = StdErr.IsTerminal;
+        private ProgressTask? task;
+        private ProgressContext? context;
+        private Thread? thread;
+        private readonly ManualResetEventSlim epochDone = new(false);
+        private readonly ManualResetEventSlim contextReady = new(false);
+
+        public void Info(string message) => StdErr.Console.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
+
+        public void EpochStarted(int epoch, int epochs, int steps, int firstStep)
+        {
+            if (!live)
+            {
+                return;
+            }
+
+            // Spectre's progress display runs a callback; the trainer drives it from this thread while it waits.
+            epochDone.Reset();
+            contextReady.Reset();
+            thread = new Thread(() => StdErr.Console.Progress().AutoClear(false).HideCompleted(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    context = ctx;
+                    task = ctx.AddTask($"epoch {epoch}/{epochs}", maxValue: steps);
+                    task.Value = firstStep;
+                    contextReady.Set();
+                    epochDone.Wait();
+                    ctx.Refresh();
+                })) { IsBackground = true };
+            thread.Start();
+            contextReady.Wait();
+        }
+
+        public void Step(StepProgress p)
+        {
+            if (task is null)
+            {
+                return;
+            }
+
+            task.Value = p.Step;
+            task.Description = string.Create(CultureInfo.InvariantCulture,
+                $"epoch {p.Epoch} loss {p.Loss:F4} acc {p.Top1:F2}% {p.ImagesPerSecond:F0} img/s");
+        }
+
+        public void Evaluating(int epoch)
+        {
+            if (task is not null)
+            {
+                task.Description += " (evaluating)";
+            }
+        }
+
+        public void EpochEnded(EpochMetrics m, bool best)
+        {
+            if (task is not null)
+            {
+                task.Description = string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {m.Epoch} loss {m.TrainLoss:F4} acc {m.TrainTop1:F2}% {m.ImagesPerSecond:F0} img/s");
+            }
+
+            Finish();
+            StdErr.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {m.Epoch}: train loss {m.TrainLoss:F4}, test loss {m.ValLoss:F4}, top-1 [bold]{m.ValTop1:F2}%[/], top-5 {m.ValTop5:F2}%, {m.Seconds:F1} s, {m.ImagesPerSecond:F0} img/s{(best ? " (best)" : "")}"));
+        }
+
+        public void Finish()
+        {
+            if (thread is null)
+            {
+                return;
+            }
+
+            epochDone.Set();
+            thread.Join();
+            thread = null;
+            task = null;
+            context = null;
+        }
+    }
+}

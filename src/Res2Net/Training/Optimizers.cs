@@ -1,0 +1,238 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Res2Net.Training;
+
+/// <summary>Which update rule the trainer uses.</summary>
+public enum OptimizerKind
+{
+    /// <summary>SGD with (Nesterov) momentum and L2 weight decay added to the gradient, as torch.optim.SGD.</summary>
+    Sgd,
+
+    /// <summary>Adam with decoupled weight decay, as torch.optim.AdamW.</summary>
+    AdamW,
+}
+
+/// <summary>Parameters updated with the same settings: a learning-rate multiplier and a weight decay.</summary>
+public sealed record ParamGroup(string Name, IReadOnlyList<(string Key, Parameter Param)> Params, double LrScale, double WeightDecay);
+
+/// <summary>
+/// SGD and AdamW with torch.optim's arithmetic, written here rather than taken from TorchSharp so that their state
+/// (momentum buffers, moment estimates, step count) is plain named tensors: saved into the training checkpoint and
+/// restored exactly, which is what makes a resumed run equal to an uninterrupted one.
+/// </summary>
+public sealed class Optimizer : IDisposable
+{
+    private readonly Dictionary<string, Tensor> state = new();
+
+    public Optimizer(OptimizerKind kind, IReadOnlyList<ParamGroup> groups, double momentum = 0.9, bool nesterov = true,
+        double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+    {
+        Kind = kind;
+        Groups = groups;
+        Momentum = momentum;
+        Nesterov = nesterov;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Eps = eps;
+    }
+
+    public OptimizerKind Kind { get; }
+
+    public IReadOnlyList<ParamGroup> Groups { get; }
+
+    public double Momentum { get; }
+
+    public bool Nesterov { get; }
+
+    public double Beta1 { get; }
+
+    public double Beta2 { get; }
+
+    public double Eps { get; }
+
+    /// <summary>Updates taken so far (AdamW's bias correction uses it).</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>
+    /// Splits a model's trainable parameters: weight decay for convolution and linear weights only, none for
+    /// batch-norm parameters and biases (1-D tensors), where decay only fights the normalisation; a separate learning
+    /// rate multiplier for everything but the classifier (fine-tuning with a lower backbone rate).
+    /// </summary>
+    public static List<ParamGroup> SplitParameters(nn.Module model, IReadOnlyCollection<string> classifierKeys, double weightDecay, double backboneLrScale)
+    {
+        var buckets = new Dictionary<(bool Head, bool Decay), List<(string, Parameter)>>();
+        foreach (var (name, p) in model.named_parameters())
+        {
+            if (!p.requires_grad)
+            {
+                continue;
+            }
+
+            var key = (classifierKeys.Contains(name), p.dim() > 1);
+            if (!buckets.TryGetValue(key, out var list))
+            {
+                buckets[key] = list = [];
+            }
+
+            list.Add((name, p));
+        }
+
+        return buckets.OrderBy(b => b.Key.Head).ThenByDescending(b => b.Key.Decay)
+            .Select(b => new ParamGroup($"{(b.Key.Head ? "head" : "backbone")}{(b.Key.Decay ? "" : "_no_decay")}", b.Value,
+                b.Key.Head ? 1.0 : backboneLrScale, b.Key.Decay ? weightDecay : 0))
+            .ToList();
+    }
+
+    /// <summary>
+    /// Whether every gradient is finite. LibTorch 2.10's CPU backward now and then returns NaN input gradients for
+    /// 3x3 convolutions on small CIFAR-style maps while the loss is finite; such a step is skipped rather than applied,
+    /// since one NaN update poisons every weight.
+    /// </summary>
+    public bool GradientsFinite()
+    {
+        using var scope = NewDisposeScope();
+        var sums = new List<Tensor>();
+        foreach (var group in Groups)
+        {
+            foreach (var (_, p) in group.Params)
+            {
+                if (p.grad is { } g)
+                {
+                    sums.Add(g.abs().sum());
+                }
+            }
+        }
+
+        return sums.Count == 0 || stack(sums).sum().isfinite().item<bool>();
+    }
+
+    /// <summary>One update with the base learning rate <paramref name="lr"/> (each group scales it).</summary>
+    public void Step(double lr)
+    {
+        StepCount++;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var group in Groups)
+        {
+            var groupLr = lr * group.LrScale;
+            foreach (var (key, p) in group.Params)
+            {
+                var grad = p.grad;
+                if (grad is null)
+                {
+                    continue;
+                }
+
+                if (Kind == OptimizerKind.Sgd)
+                {
+                    SgdUpdate(key, p, grad, groupLr, group.WeightDecay);
+                }
+                else
+                {
+                    AdamWUpdate(key, p, grad, groupLr, group.WeightDecay);
+                }
+            }
+        }
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var group in Groups)
+        {
+            foreach (var (_, p) in group.Params)
+            {
+                // Zeroed in place: TorchSharp 0.107's grad setter does not take null (set_to_none), and a stale
+                // reference there poisons the next backward with NaN.
+                using var g = p.grad;
+                g?.zero_();
+            }
+        }
+    }
+
+    /// <summary>The state as named tensors (copies), plus the step count.</summary>
+    public List<KeyValuePair<string, Tensor>> StateDict() =>
+        [.. state.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => KeyValuePair.Create(e.Key, e.Value))];
+
+    /// <summary>Restores what <see cref="StateDict"/> gave (tensors are copied in).</summary>
+    public void LoadState(IEnumerable<KeyValuePair<string, Tensor>> entries, long stepCount)
+    {
+        foreach (var t in state.Values)
+        {
+            t.Dispose();
+        }
+
+        state.Clear();
+        foreach (var (key, value) in entries)
+        {
+            state[key] = value.clone().DetachFromDisposeScope();
+        }
+
+        StepCount = stepCount;
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in state.Values)
+        {
+            t.Dispose();
+        }
+
+        state.Clear();
+    }
+
+    private void SgdUpdate(string key, Parameter p, Tensor grad, double lr, double weightDecay)
+    {
+        var d = weightDecay == 0 ? grad : grad.add(p, alpha: weightDecay);
+        if (Momentum != 0)
+        {
+            var name = key + ".momentum_buffer";
+            if (!state.TryGetValue(name, out var buf))
+            {
+                state[name] = buf = d.clone().DetachFromDisposeScope();
+            }
+            else
+            {
+                buf.mul_(Momentum).add_(d);
+            }
+
+            d = Nesterov ? d.add(buf, alpha: Momentum) : buf;
+        }
+
+        p.add_(d, alpha: -lr);
+    }
+
+    private void AdamWUpdate(string key, Parameter p, Tensor grad, double lr, double weightDecay)
+    {
+        if (!state.TryGetValue(key + ".exp_avg", out var m))
+        {
+            state[key + ".exp_avg"] = m = zeros_like(p).DetachFromDisposeScope();
+            state[key + ".exp_avg_sq"] = zeros_like(p).DetachFromDisposeScope();
+        }
+
+        var v = state[key + ".exp_avg_sq"];
+        p.mul_(1 - (lr * weightDecay));
+        m.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
+        v.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
+        var bias1 = 1 - Math.Pow(Beta1, StepCount);
+        var bias2 = 1 - Math.Pow(Beta2, StepCount);
+        var denom = v.sqrt().div_(Math.Sqrt(bias2)).add_(Eps);
+        p.addcdiv_(m, denom, value: -lr / bias1);
+    }
+}
+
+/// <summary>Linear warm-up from ~0 to the peak rate, then cosine decay to <c>MinLr</c>, per step.</summary>
+public sealed record CosineSchedule(double PeakLr, long TotalSteps, long WarmupSteps, double MinLr = 0)
+{
+    public double At(long step)
+    {
+        if (step < WarmupSteps)
+        {
+            return PeakLr * (step + 1) / WarmupSteps;
+        }
+
+        var t = Math.Min(1.0, (double)(step - WarmupSteps) / Math.Max(1, TotalSteps - WarmupSteps));
+        return MinLr + (0.5 * (PeakLr - MinLr) * (1 + Math.Cos(Math.PI * t)));
+    }
+}

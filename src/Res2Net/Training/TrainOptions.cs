@@ -1,0 +1,72 @@
+using Res2Net.Models;
+
+namespace Res2Net.Training;
+
+/// <summary>Everything that decides a training run; the defaults are the ones that meet the Fashion-MNIST targets.</summary>
+public sealed record TrainOptions
+{
+    public string Model { get; init; } = SmallImageModels.DefaultName;
+
+    public int Epochs { get; init; } = 12;
+
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>Peak learning rate (after warm-up); null: 0.1 for SGD, 0.002 for AdamW (scaled by batch / 128).</summary>
+    public double? Lr { get; init; }
+
+    public double MinLr { get; init; }
+
+    public double WarmupEpochs { get; init; } = 1;
+
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
+
+    public double Momentum { get; init; } = 0.9;
+
+    public bool Nesterov { get; init; } = true;
+
+    /// <summary>Weight decay (L2 for SGD, decoupled for AdamW) of convolution and linear weights; norms and biases get none.</summary>
+    public double WeightDecay { get; init; } = 5e-4;
+
+    public double LabelSmoothing { get; init; } = 0.1;
+
+    public Augmentation Augmentation { get; init; } = new();
+
+    public int Seed { get; init; } = 42;
+
+    /// <summary>LibTorch threads; null: one per core.</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>Where last.pth, best.pth, last.state, metrics.jsonl and chart.png go; null keeps nothing.</summary>
+    public string? OutDir { get; init; }
+
+    /// <summary>Continue from OutDir/last.state (its options win over these, except Epochs, OutDir and Threads).</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Start from these weights (fine-tuning); the classifier is replaced when its class count differs.</summary>
+    public string? InitialWeights { get; init; }
+
+    /// <summary>Train the classifier only; the backbone (and its batch-norm statistics) stays as loaded.</summary>
+    public bool FreezeBackbone { get; init; }
+
+    /// <summary>Learning-rate multiplier for everything but the classifier (e.g. 0.1 when fine-tuning).</summary>
+    public double BackboneLrScale { get; init; } = 1;
+
+    /// <summary>
+    /// Grayscale data with a 3-channel pretrained model: false repeats the gray channel three times; true builds a
+    /// 1-channel stem whose weights are the pretrained RGB filters summed over colour.
+    /// </summary>
+    public bool GrayscaleStem { get; init; }
+
+    /// <summary>Side of the square model input; null: the dataset's own size (28 for Fashion-MNIST, 32 for CIFAR).</summary>
+    public int? ImageSize { get; init; }
+
+    /// <summary>Use only the first N training images (per the stratified order), for quick runs; null: all.</summary>
+    public int? TrainLimit { get; init; }
+
+    /// <summary>Use only the first N test images; null: all.</summary>
+    public int? TestLimit { get; init; }
+
+    public int EvalBatchSize { get; init; } = 500;
+
+    public double PeakLr => Lr ?? (Optimizer == OptimizerKind.Sgd ? 0.1 : 0.002) * BatchSize / 128.0;
+}

@@ -1,0 +1,414 @@
+using System.Diagnostics;
+using Res2Net.Models;
+using Res2Net.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Res2Net.Training;
+
+/// <summary>The loss stopped being a number; nothing of the diverged epoch was saved.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
+
+/// <summary>Running figures of the epoch in progress, for a progress bar.</summary>
+public readonly record struct StepProgress(int Epoch, int Step, int Steps, double Loss, double Top1, double ImagesPerSecond, double Lr);
+
+/// <summary>What a user interface hears from the trainer.</summary>
+public interface ITrainingObserver
+{
+    void EpochStarted(int epoch, int epochs, int steps, int firstStep) { }
+
+    void Step(StepProgress progress) { }
+
+    void Evaluating(int epoch) { }
+
+    void EpochEnded(EpochMetrics metrics, bool best) { }
+
+    void Info(string message) { }
+}
+
+/// <summary>How a run ended.</summary>
+public sealed record TrainResult(IReadOnlyList<EpochMetrics> Epochs, int BestEpoch, double BestTop1, bool Cancelled, double Seconds);
+
+/// <summary>
+/// Trains a registered model on a dataset: one epoch = shuffled batches with augmentation, then evaluation on the test
+/// split, then the checkpoint files. Reproducible: with the same seed, threads and machine, every number repeats.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly TrainOptions o;
+    private readonly DatasetSplits data;
+    private readonly ITrainingObserver observer;
+
+    public Trainer(TrainOptions options, DatasetSplits data, ITrainingObserver? observer = null)
+    {
+        o = options;
+        this.data = data;
+        this.observer = observer ?? new NullObserver();
+    }
+
+    /// <summary>Runs to the last epoch, or until <paramref name="cancel"/> fires (then saves where it stands).</summary>
+    public TrainResult Run(CancellationToken cancel = default)
+    {
+        var options = o;
+        TrainingProgress? resumed = null;
+        Dictionary<string, TensorData>? resumedModel = null, resumedOptim = null;
+        string? stateFile = options.OutDir is null ? null : Path.Combine(options.OutDir, TrainingCheckpoint.StateFile);
+        if (options.Resume)
+        {
+            if (stateFile is null || !File.Exists(stateFile))
+            {
+                throw new FileNotFoundException($"Nothing to resume: {stateFile ?? "(no output directory)"} does not exist.");
+            }
+
+            (resumed, resumedModel, resumedOptim) = TrainingCheckpoint.Load(stateFile);
+            options = Restore(options, resumed.Options);
+        }
+
+        if (options.Epochs < 1 || options.BatchSize < 1)
+        {
+            throw new ArgumentException("Epochs and batch size must be at least 1.");
+        }
+
+        if (options.Threads is { } threads)
+        {
+            set_num_threads(threads);
+        }
+
+        var info = ModelRegistry.Get(options.Model);
+        var train = options.TrainLimit is { } tl && tl < data.Train.Count ? Interleaved(data.Train, tl) : data.Train;
+        var test = options.TestLimit is { } vl && vl < data.Test.Count ? Interleaved(data.Test, vl) : data.Test;
+        var size = options.ImageSize ?? Math.Min(data.Train.Height, data.Train.Width);
+        var smallModel = info.Config is Res2NetConfig { Stem: StemType.Cifar };
+        // Models trained here take the data's channels; pretrained RGB models get gray repeated unless asked for a gray stem.
+        var inChannels = smallModel && options.InitialWeights is null || options.GrayscaleStem ? data.Train.Channels : 3;
+
+        manual_seed(options.Seed);
+        using var model = info.Create(data.Train.NumClasses, inChannels);
+        if (resumedModel is not null)
+        {
+            ModelWeights.Load(model, resumedModel, stateFile!);
+        }
+        else if (options.InitialWeights is not null)
+        {
+            LoadPretrained(model, options.InitialWeights, inChannels);
+        }
+
+        if (options.FreezeBackbone)
+        {
+            foreach (var (name, p) in model.named_parameters())
+            {
+                p.requires_grad = model.ClassifierKeys.Contains(name);
+            }
+        }
+
+        var groups = Optimizer.SplitParameters(model, model.ClassifierKeys.ToHashSet(), options.WeightDecay, options.BackboneLrScale);
+        using var optimizer = new Optimizer(options.Optimizer, groups, options.Momentum, options.Nesterov);
+        if (resumed is not null)
+        {
+            optimizer.LoadState(resumedOptim!.Select(e => KeyValuePair.Create(e.Key, e.Value.ToTensor())), resumed.OptimizerSteps);
+        }
+
+        var mean = info.Preprocess.Mean;
+        var std = info.Preprocess.Std;
+        var trainBatches = new BatchMaker(train, inChannels, size, mean, std);
+        var testBatches = new BatchMaker(test, inChannels, size, mean, std);
+        var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        var schedule = new CosineSchedule(options.PeakLr, (long)stepsPerEpoch * options.Epochs,
+            (long)Math.Round(options.WarmupEpochs * stepsPerEpoch), options.MinLr);
+
+        if (options.OutDir is not null)
+        {
+            Directory.CreateDirectory(options.OutDir);
+        }
+
+        var metricsPath = options.OutDir is null ? null : Path.Combine(options.OutDir, MetricsLog.FileName);
+        var history = new List<EpochMetrics>();
+        if (metricsPath is not null)
+        {
+            if (resumed is not null)
+            {
+                history = MetricsLog.Truncate(metricsPath, resumed.EpochsDone);
+            }
+            else if (File.Exists(metricsPath))
+            {
+                File.Delete(metricsPath);
+            }
+        }
+
+        var startEpoch = (resumed?.EpochsDone ?? 0) + 1;
+        var bestTop1 = resumed?.BestTop1 ?? double.NegativeInfinity;
+        var bestEpoch = resumed?.BestEpoch ?? 0;
+        var elapsedBefore = resumed?.ElapsedSeconds ?? 0;
+        var clock = Stopwatch.StartNew();
+        var snapshot = Snapshot(options);
+        var skipped = 0;
+        observer.Info($"{info.Name}: {model.ParameterCount():N0} parameters, {inChannels}x{size}x{size} input, {train.Count:N0} training and {test.Count:N0} test images ({data.Format}), {stepsPerEpoch} steps per epoch");
+
+        for (var epoch = startEpoch; epoch <= options.Epochs; epoch++)
+        {
+            var first = resumed is not null && epoch == startEpoch ? resumed.StepInEpoch : 0;
+            double lossSum = first > 0 ? resumed!.PartialLossSum : 0, partialSeconds = first > 0 ? resumed!.PartialSeconds : 0;
+            long correct = first > 0 ? resumed!.PartialCorrect : 0, seen = first > 0 ? resumed!.PartialSeen : 0;
+            var order = Permutation(train.Count, options.Seed, epoch);
+            observer.EpochStarted(epoch, options.Epochs, stepsPerEpoch, first);
+            SetTrainMode(model, options.FreezeBackbone);
+            var epochClock = Stopwatch.StartNew();
+            long imagesThisRun = 0;
+            var skippedInARow = 0;
+            var lr = schedule.At(optimizer.StepCount);
+            for (var step = first; step < stepsPerEpoch; step++)
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    var progress = new TrainingProgress
+                    {
+                        Model = info.Name, NumClasses = train.NumClasses, InChannels = inChannels, ImageSize = size,
+                        EpochsDone = epoch - 1, StepInEpoch = step, PartialLossSum = lossSum, PartialCorrect = correct,
+                        PartialSeen = seen, PartialSeconds = partialSeconds + epochClock.Elapsed.TotalSeconds,
+                        OptimizerSteps = optimizer.StepCount, BestTop1 = bestTop1, BestEpoch = bestEpoch, Seed = options.Seed,
+                        ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds, Options = snapshot,
+                    };
+                    if (stateFile is not null)
+                    {
+                        TrainingCheckpoint.Save(stateFile, model, optimizer, progress);
+                    }
+
+                    observer.Info($"stopped at epoch {epoch}, step {step}; {(stateFile is null ? "nothing saved (no output directory)" : $"saved {stateFile}, continue with --resume")}");
+                    return new TrainResult(history, bestEpoch, bestTop1, true, elapsedBefore + clock.Elapsed.TotalSeconds);
+                }
+
+                lr = schedule.At(optimizer.StepCount);
+                var start = step * options.BatchSize;
+                var count = Math.Min(options.BatchSize, train.Count - start);
+                var random = new Random(HashCode.Combine(options.Seed, epoch, step) ^ 0x5bd1e995);
+                var (loss, hits) = TrainStep(model, optimizer, trainBatches, order.AsSpan(start, count), options, random, lr);
+                if (!double.IsFinite(loss))
+                {
+                    throw new TrainingDivergedException(
+                        $"Training diverged: the loss became {loss} at epoch {epoch}, step {step + 1} (learning rate {lr:G3}); "
+                        + (bestEpoch > 0 || epoch > 1 ? $"the checkpoint of epoch {epoch - 1} is kept" : "no checkpoint was written")
+                        + ", try a lower --lr.");
+                }
+
+                if (hits < 0)
+                {
+                    // Non-finite gradients with a finite loss: the step is skipped (see Optimizer.GradientsFinite).
+                    skipped++;
+                    if (++skippedInARow >= 5)
+                    {
+                        throw new TrainingDivergedException(
+                            $"Training diverged: the gradients were not finite for 5 steps in a row at epoch {epoch}, step {step + 1}; "
+                            + $"the checkpoint of epoch {epoch - 1} is kept, try a lower --lr.");
+                    }
+
+                    hits = 0;
+                }
+                else
+                {
+                    skippedInARow = 0;
+                }
+
+                lossSum += loss * count;
+                correct += hits;
+                seen += count;
+                imagesThisRun += count;
+                observer.Step(new StepProgress(epoch, step + 1, stepsPerEpoch, lossSum / seen, 100.0 * correct / seen,
+                    imagesThisRun / epochClock.Elapsed.TotalSeconds, lr));
+            }
+
+            var trainSeconds = epochClock.Elapsed.TotalSeconds;
+            observer.Evaluating(epoch);
+            var eval = Evaluate(model, testBatches, test.Count, options.EvalBatchSize);
+            var metrics = new EpochMetrics(info.Name, epoch, lossSum / seen, 100.0 * correct / seen, eval.Loss, eval.Top1, eval.Top5,
+                lr, Math.Round(partialSeconds + epochClock.Elapsed.TotalSeconds, 3), Math.Round(imagesThisRun / trainSeconds, 1));
+            if (!double.IsFinite(eval.Loss))
+            {
+                throw new TrainingDivergedException($"Training diverged: the test loss of epoch {epoch} is {eval.Loss}; the checkpoint of epoch {epoch - 1} is kept, try a lower --lr.");
+            }
+
+            var isBest = eval.Top1 > bestTop1;
+            if (isBest)
+            {
+                (bestTop1, bestEpoch) = (eval.Top1, epoch);
+            }
+
+            history.Add(metrics);
+            if (options.OutDir is not null)
+            {
+                // Order matters for a kill at any instant: the state file is the truth a resume reads, written last.
+                if (isBest)
+                {
+                    SaveWeights(model, Path.Combine(options.OutDir, "best.pth"));
+                }
+
+                SaveWeights(model, Path.Combine(options.OutDir, "last.pth"));
+                MetricsLog.Append(metricsPath!, metrics);
+                TrainingCheckpoint.Save(stateFile!, model, optimizer, new TrainingProgress
+                {
+                    Model = info.Name, NumClasses = train.NumClasses, InChannels = inChannels, ImageSize = size, EpochsDone = epoch,
+                    OptimizerSteps = optimizer.StepCount, BestTop1 = bestTop1, BestEpoch = bestEpoch, Seed = options.Seed,
+                    ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds, Options = snapshot,
+                });
+                TrainingChart.Save(Path.Combine(options.OutDir, TrainingChart.FileName), history, $"{info.Name} on {data.Format}");
+            }
+
+            if (skipped > 0)
+            {
+                observer.Info($"{skipped} step{(skipped == 1 ? "" : "s")} skipped so far: non-finite gradients with a finite loss");
+            }
+
+            observer.EpochEnded(metrics, isBest);
+        }
+
+        return new TrainResult(history, bestEpoch, bestTop1, false, elapsedBefore + clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Top-1, top-5 (percent) and mean cross-entropy of a model on a dataset, in eval mode.</summary>
+    public static EvalResult Evaluate(Res2NetBackbone model, ImageDataset test, int batchSize = 500, int? imageSize = null)
+    {
+        var info = model.ModelName is { } n && ModelRegistry.TryGet(n, out var i) ? i : null;
+        var pre = info?.Preprocess ?? PreprocessConfig.ImageNet;
+        var maker = new BatchMaker(test, model.Config.InChannels, imageSize ?? Math.Min(test.Height, test.Width), pre.Mean, pre.Std);
+        return Evaluate(model, maker, test.Count, batchSize);
+    }
+
+    private static EvalResult Evaluate(Res2NetBackbone model, BatchMaker maker, int count, int batchSize)
+    {
+        var classes = model.Config.NumClasses;
+        model.eval();
+        using var inference = inference_mode();
+        double lossSum = 0;
+        long top1 = 0, top5 = 0;
+        var indices = Enumerable.Range(0, count).ToArray();
+        for (var start = 0; start < count; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var n = Math.Min(batchSize, count - start);
+            var (x, y) = maker.Make(indices.AsSpan(start, n), Augmentation.None, null);
+            var logits = model.call(x);
+            lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
+            var k = Math.Min(5, classes);
+            var (_, top) = logits.topk(k, dim: 1);
+            var hits = top.eq(y.unsqueeze(1));
+            top1 += hits.narrow(1, 0, 1).sum().item<long>();
+            top5 += hits.sum().item<long>();
+        }
+
+        return new EvalResult(100.0 * top1 / count, 100.0 * top5 / count, lossSum / count, count);
+    }
+
+    private static (double Loss, long Correct) TrainStep(Res2NetBackbone model, Optimizer optimizer, BatchMaker maker,
+        ReadOnlySpan<int> indices, TrainOptions options, Random random, double lr)
+    {
+        using var scope = NewDisposeScope();
+        var (x, y) = maker.Make(indices, options.Augmentation, random);
+        optimizer.ZeroGrad();
+        var logits = model.call(x);
+        var loss = nn.functional.cross_entropy(logits, y, label_smoothing: options.LabelSmoothing);
+        var value = loss.item<float>();
+        if (!float.IsFinite(value))
+        {
+            return (value, 0);
+        }
+
+        loss.backward();
+        if (!optimizer.GradientsFinite())
+        {
+            return (value, -1);
+        }
+
+        optimizer.Step(lr);
+        var correct = logits.detach().argmax(1).eq(y).sum().item<long>();
+        return (value, correct);
+    }
+
+    private static void SetTrainMode(Res2NetBackbone model, bool frozenBackbone)
+    {
+        model.train();
+        if (frozenBackbone)
+        {
+            // A frozen backbone keeps its batch-norm statistics too; only the classifier learns.
+            foreach (var (_, m) in model.named_modules())
+            {
+                if (m is TorchSharp.Modules.BatchNorm2d bn)
+                {
+                    bn.eval();
+                }
+            }
+        }
+    }
+
+    private static void LoadPretrained(Res2NetBackbone model, string path, int inChannels)
+    {
+        var checkpoint = CheckpointFile.ReadStateDict(path);
+        if (inChannels == 1)
+        {
+            // A 1-channel stem from RGB filters: their sum over colour sees a gray image as the RGB model saw it.
+            var adapted = new Dictionary<string, TensorData>(checkpoint);
+            var targetShapes = ModelWeights.StateDict(model).ToDictionary(e => e.Key, e => e.Value.shape);
+            foreach (var (key, t) in checkpoint)
+            {
+                if (t.Shape.Length == 4 && t.Shape[1] == 3 && targetShapes.TryGetValue(key, out var s) && s.Length == 4 && s[1] == 1)
+                {
+                    using var w = t.ToTensor();
+                    using var summed = w.sum(1, keepdim: true);
+                    adapted[key] = summed.ToTensorData();
+                }
+            }
+
+            checkpoint = adapted;
+        }
+
+        ModelWeights.Load(model, checkpoint, Path.GetFileName(path), new LoadOptions { SkipMismatchedClassifier = true });
+    }
+
+    private static void SaveWeights(Res2NetBackbone model, string path) =>
+        TrainingCheckpoint.AtomicWrite(path, tmp => ModelWeights.Save(model, tmp));
+
+    /// <summary>A shuffled order of the training set that depends only on (seed, epoch).</summary>
+    private static int[] Permutation(int n, int seed, int epoch)
+    {
+        var order = Enumerable.Range(0, n).ToArray();
+        new Random(HashCode.Combine(seed, epoch, -1) ^ 0x2545f491).Shuffle(order);
+        return order;
+    }
+
+    /// <summary>The first <paramref name="n"/> images of a class-balanced interleaving (small quick runs keep every class).</summary>
+    private static ImageDataset Interleaved(ImageDataset d, int n)
+    {
+        var byClass = Enumerable.Range(0, d.NumClasses).Select(c => new Queue<int>()).ToArray();
+        for (var i = 0; i < d.Count; i++)
+        {
+            byClass[d.Labels[i]].Enqueue(i);
+        }
+
+        var picked = new List<int>(n);
+        while (picked.Count < n)
+        {
+            foreach (var q in byClass)
+            {
+                if (q.Count > 0 && picked.Count < n)
+                {
+                    picked.Add(q.Dequeue());
+                }
+            }
+        }
+
+        return d.Subset(picked);
+    }
+
+    private static TrainOptionsSnapshot Snapshot(TrainOptions o) => new(o.Model, o.BatchSize, o.PeakLr, o.MinLr, o.WarmupEpochs,
+        o.Optimizer, o.Momentum, o.Nesterov, o.WeightDecay, o.LabelSmoothing, o.Augmentation.CropPadding, o.Augmentation.HorizontalFlip,
+        o.Augmentation.RandomResizedCrop, o.FreezeBackbone, o.BackboneLrScale, o.TrainLimit);
+
+    private static TrainOptions Restore(TrainOptions current, TrainOptionsSnapshot s) => current with
+    {
+        Model = s.Model, BatchSize = s.BatchSize, Lr = s.PeakLr, MinLr = s.MinLr, WarmupEpochs = s.WarmupEpochs,
+        Optimizer = s.Optimizer, Momentum = s.Momentum, Nesterov = s.Nesterov, WeightDecay = s.WeightDecay,
+        LabelSmoothing = s.LabelSmoothing, FreezeBackbone = s.FreezeBackbone, BackboneLrScale = s.BackboneLrScale, TrainLimit = s.TrainLimit,
+        Augmentation = new Augmentation { CropPadding = s.CropPadding, HorizontalFlip = s.HorizontalFlip, RandomResizedCrop = s.RandomResizedCrop },
+        InitialWeights = null,
+    };
+
+    private sealed class NullObserver : ITrainingObserver;
+}
