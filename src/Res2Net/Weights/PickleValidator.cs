@@ -224,7 +224,8 @@ internal static class PickleValidator
                         CheckGlobal(module.Text!, name.Text!, at);
                     }
                     break;
-                case (byte)'R': case 0x81: // REDUCE, NEWOBJ
+                case (byte)'R':
+                case 0x81: // REDUCE, NEWOBJ
                     Call(at);
                     break;
                 case (byte)'b': // BUILD
