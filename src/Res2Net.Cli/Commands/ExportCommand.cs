@@ -26,9 +26,13 @@ internal static class ExportCommand
         {
             Description = "Keep the first block of each stage as separate 3x3 convolutions instead of one grouped convolution.",
         };
+        var pad = new Option<bool>("--pad-groups")
+        {
+            Description = "Zero-pad each Res2Net group to a multiple of 16 channels (ONNX Runtime's blocked convolutions; same outputs).",
+        };
         var command = new Command("export", "Write a model as an ONNX graph (batch norm folded), for ONNX Runtime and other runtimes.")
         {
-            model, weights, fresh, output, opset, batch, size, stages, split,
+            model, weights, fresh, output, opset, batch, size, stages, split, pad,
         };
         command.SetAction(parse => Run.Guarded(parse, () =>
         {
@@ -49,6 +53,7 @@ internal static class ExportCommand
                 Size = parse.GetValue(size),
                 Stages = parse.GetValue(stages),
                 GroupFirstBlock = !parse.GetValue(split),
+                PadGroups = parse.GetValue(pad),
             };
 
             using var net = Build(info, parse.GetValue(fresh) ? null : WeightsResolver.Resolve(info, parse.GetValue(weights)));

@@ -16,13 +16,14 @@ namespace Res2Net.Tests.Export;
 /// </summary>
 public class OnnxExportTests
 {
-    public static TheoryData<string, bool> Cases()
+    public static TheoryData<string, string> Cases()
     {
-        var data = new TheoryData<string, bool>();
+        var data = new TheoryData<string, string>();
         foreach (var name in FixtureModels.Names)
         {
-            data.Add(name, true);
-            data.Add(name, false);
+            data.Add(name, "grouped");
+            data.Add(name, "split");
+            data.Add(name, "padded");
         }
 
         return data;
@@ -30,7 +31,7 @@ public class OnnxExportTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Fixture_outputs_match_the_official_code_and_TorchSharp(string name, bool groupFirstBlock)
+    public void Fixture_outputs_match_the_official_code_and_TorchSharp(string name, string variant)
     {
         var model = FixtureModels.Config(name).Build();
         ModelWeights.Load(model, TestPaths.Fixture(name + ".pth"));
@@ -46,7 +47,11 @@ public class OnnxExportTests
             torchStages = model.ForwardStages(input);
         }
 
-        using var engine = OnnxEngine.FromModel(model, new OnnxEngineOptions { Export = new OnnxExportOptions { GroupFirstBlock = groupFirstBlock }, Threads = 1 });
+        using var engine = OnnxEngine.FromModel(model, new OnnxEngineOptions
+        {
+            Export = new OnnxExportOptions { GroupFirstBlock = variant != "split", PadGroups = variant == "padded" },
+            Threads = 1,
+        });
         var report = new List<string>
         {
             Compare(Expected(name, "logits"), engine.Logits(input), "logits vs official"),
