@@ -7,7 +7,7 @@ public sealed record TrainOptions
 {
     public string Model { get; init; } = SmallImageModels.DefaultName;
 
-    public int Epochs { get; init; } = 12;
+    public int Epochs { get; init; } = 4;
 
     public int BatchSize { get; init; } = 128;
 
@@ -16,7 +16,7 @@ public sealed record TrainOptions
 
     public double MinLr { get; init; }
 
-    public double WarmupEpochs { get; init; } = 1;
+    public double WarmupEpochs { get; init; } = 0.3;
 
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
 

@@ -74,6 +74,8 @@ public sealed class Trainer
             set_num_threads(threads);
         }
 
+        NativeMemory.KeepFreedBuffers();
+
         var info = ModelRegistry.Get(options.Model);
         var train = options.TrainLimit is { } tl && tl < data.Train.Count ? Interleaved(data.Train, tl) : data.Train;
         var test = options.TestLimit is { } vl && vl < data.Test.Count ? Interleaved(data.Test, vl) : data.Test;
