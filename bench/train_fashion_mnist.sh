@@ -14,7 +14,7 @@ epochs_arg=()
 if [ -n "${EPOCHS:-}" ]; then epochs_arg=(--epochs "$EPOCHS"); fi
 [ -d "$data" ] || { echo "bench: $data not found; install the Debian package dataset-fashion-mnist" >&2; exit 1; }
 mkdir -p "$out"
-flock /tmp/build.lock dotnet build src/Res2Net.Cli -c Release -v quiet -nologo >/dev/null
+[ "${SKIP_BUILD:-0}" = 1 ] || flock /tmp/build.lock dotnet build src/Res2Net.Cli -c Release -v quiet -nologo >/dev/null
 bin=src/Res2Net.Cli/bin/Release/net10.0/res2net
 
 if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then

@@ -85,9 +85,10 @@ internal static class TrainCommand
             Validate(options);
 
             var smallModel = info.Config is Res2NetConfig { Stem: StemType.Cifar };
+            // ImageFolder photos are stored in colour unless a gray stem is asked for; IDX and CIFAR keep their own.
             var splits = DatasetLoader.Load(parse.GetValue(data), options.ImageSize ?? (smallModel ? 32 : info.Preprocess.InputSize),
-                smallModel || options.GrayscaleStem ? 1 : 3);
-            StdErr.Console.MarkupLine($"[grey]data: {Markup.Escape(parse.GetValue(data) ?? DatasetLoader.EmbeddedName)} ({splits.Format}, {splits.Train.NumClasses} classes)[/]");
+                options.GrayscaleStem ? 1 : 3);
+            Console.Error.WriteLine($"data: {parse.GetValue(data) ?? DatasetLoader.EmbeddedName} ({splits.Format}, {splits.Train.NumClasses} classes)");
 
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -107,14 +108,16 @@ internal static class TrainCommand
                 observer.Finish();
                 if (options.OutDir is not null && parse.GetValue(samples) > 0)
                 {
-                    ExportSamples(splits.Test, info, parse.GetValue(samples), options.OutDir, smallModel || options.GrayscaleStem ? splits.Train.Channels : 3, options.ImageSize);
+                    ExportSamples(splits.Test, info, parse.GetValue(samples), options.OutDir,
+                        options.InitialWeights is null || options.GrayscaleStem ? splits.Train.Channels : 3, options.ImageSize);
                 }
 
                 if (result.BestEpoch > 0)
                 {
                     var best = result.Epochs.FirstOrDefault(e => e.Epoch == result.BestEpoch);
-                    StdErr.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                        $"best: epoch {result.BestEpoch}, top-1 {result.BestTop1:F2}%{(best is null ? "" : $", top-5 {best.ValTop5:F2}%, loss {best.ValLoss:F4}")}; {result.Seconds / 60:F1} min in all; files in {Markup.Escape(options.OutDir ?? "-")}"));
+                    // Plain lines (no markup): Spectre would wrap them at 80 columns in a log file.
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"best: epoch {result.BestEpoch}, top-1 {result.BestTop1:F2}%{(best is null ? "" : $", top-5 {best.ValTop5:F2}%, loss {best.ValLoss:F4}")}; {result.Seconds / 60:F1} min in all; files in {options.OutDir ?? "-"}"));
                 }
 
                 return result.Cancelled ? 130 : Run.Ok;
@@ -164,7 +167,7 @@ internal static class TrainCommand
         private readonly ManualResetEventSlim epochDone = new(false);
         private readonly ManualResetEventSlim contextReady = new(false);
 
-        public void Info(string message) => StdErr.Console.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
+        public void Info(string message) => Console.Error.WriteLine(message);
 
         public void EpochStarted(int epoch, int epochs, int steps, int firstStep)
         {
@@ -195,6 +198,13 @@ internal static class TrainCommand
         {
             if (task is null)
             {
+                // Not a terminal (a log file): a plain line every tenth of the epoch instead of a bar.
+                if (!live && p.Step % Math.Max(1, p.Steps / 10) == 0 && p.Step < p.Steps)
+                {
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"epoch {p.Epoch} step {p.Step}/{p.Steps}: loss {p.Loss:F4}, acc {p.Top1:F2}%, {p.ImagesPerSecond:F0} img/s"));
+                }
+
                 return;
             }
 
@@ -220,8 +230,8 @@ internal static class TrainCommand
             }
 
             Finish();
-            StdErr.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {m.Epoch}: train loss {m.TrainLoss:F4}, test loss {m.ValLoss:F4}, top-1 [bold]{m.ValTop1:F2}%[/], top-5 {m.ValTop5:F2}%, {m.Seconds:F1} s, {m.ImagesPerSecond:F0} img/s{(best ? " (best)" : "")}"));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {m.Epoch}: train loss {m.TrainLoss:F4}, test loss {m.ValLoss:F4}, top-1 {m.ValTop1:F2}%, top-5 {m.ValTop5:F2}%, {m.Seconds:F1} s, {m.ImagesPerSecond:F0} img/s{(best ? " (best)" : "")}"));
         }
 
         public void Finish()

@@ -80,9 +80,11 @@ public sealed class Trainer
         var train = options.TrainLimit is { } tl && tl < data.Train.Count ? Interleaved(data.Train, tl) : data.Train;
         var test = options.TestLimit is { } vl && vl < data.Test.Count ? Interleaved(data.Test, vl) : data.Test;
         var size = options.ImageSize ?? Math.Min(data.Train.Height, data.Train.Width);
-        var smallModel = info.Config is Res2NetConfig { Stem: StemType.Cifar };
-        // Models trained here take the data's channels; pretrained RGB models get gray repeated unless asked for a gray stem.
-        var inChannels = smallModel && options.InitialWeights is null || options.GrayscaleStem ? data.Train.Channels : 3;
+        // From scratch the model takes the data's channels; starting from weights it takes theirs, so gray data on an
+        // RGB checkpoint is repeated to three channels unless a gray stem is asked for.
+        var inChannels = options.InitialWeights is null || options.GrayscaleStem
+            ? data.Train.Channels
+            : CheckpointStemChannels(info, options.InitialWeights) ?? data.Train.Channels;
 
         manual_seed(options.Seed);
         using var model = info.Create(data.Train.NumClasses, inChannels);
@@ -251,7 +253,7 @@ public sealed class Trainer
                     OptimizerSteps = optimizer.StepCount, BestTop1 = bestTop1, BestEpoch = bestEpoch, Seed = options.Seed,
                     ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds, Options = snapshot,
                 });
-                TrainingChart.Save(Path.Combine(options.OutDir, TrainingChart.FileName), history, $"{info.Name} on {data.Format}");
+                TrainingChart.Save(Path.Combine(options.OutDir, TrainingChart.FileName), history, $"{info.Name}: {train.Count:N0} training images ({data.Format}), seed {options.Seed}");
             }
 
             if (skipped > 0)
@@ -362,6 +364,19 @@ public sealed class Trainer
         }
 
         ModelWeights.Load(model, checkpoint, Path.GetFileName(path), new LoadOptions { SkipMismatchedClassifier = true });
+    }
+
+    /// <summary>Input channels of a checkpoint's stem convolution (the model's first 4-D tensor), if it has one.</summary>
+    private static int? CheckpointStemChannels(ModelInfo info, string path)
+    {
+        string stem;
+        using (Layers.On(META))
+        {
+            using var probe = info.Create();
+            stem = ModelWeights.StateDict(probe).First(e => e.Value.dim() == 4).Key;
+        }
+
+        return CheckpointFile.ReadStateDict(path).TryGetValue(stem, out var w) && w.Shape.Length == 4 ? (int)w.Shape[1] : null;
     }
 
     private static void SaveWeights(Res2NetBackbone model, string path) =>

@@ -100,6 +100,39 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Fine_tuning_with_a_frozen_backbone_replaces_the_classifier_and_keeps_every_other_tensor()
+    {
+        using var dir = new TempDir();
+        string source = dir.File("ten.pth");
+        manual_seed(3);
+        using (var ten = ModelRegistry.Create("res2net_cifar_tiny", 10, 1))
+        {
+            ModelWeights.Save(ten, source);
+        }
+
+        // A two-class dataset: trousers against bags.
+        ImageDataset TwoClasses(ImageDataset d, int n)
+        {
+            var picked = Enumerable.Range(0, d.Count).Where(i => d.Labels[i] is 1 or 8).Take(n).ToList();
+            var subset = d.Subset(picked);
+            return new ImageDataset("two", subset.Pixels, subset.Labels.Select(l => l == 1 ? 0 : 1).ToArray(), 1, 28, 28, ["Trouser", "Bag"]);
+        }
+
+        var data = new DatasetSplits(TwoClasses(Sample.Train, 100), TwoClasses(Sample.Test, 40), "idx");
+        var options = Quick(dir.File("out")) with { Epochs = 1, InitialWeights = source, FreezeBackbone = true, TrainLimit = null, TestLimit = null };
+        var result = new Trainer(options, data).Run();
+        Assert.Single(result.Epochs);
+
+        var before = CheckpointFile.ReadStateDict(source);
+        var after = CheckpointFile.ReadStateDict(dir.File("out/last.pth"));
+        Assert.Equal(new long[] { 2, 128 }, after["fc.weight"].Shape);
+        foreach (var (key, t) in before.Where(e => !e.Key.StartsWith("fc.", StringComparison.Ordinal) && !e.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal)))
+        {
+            Assert.True(t.Data.AsSpan().SequenceEqual(after[key].Data), $"{key} changed although the backbone was frozen");
+        }
+    }
+
+    [Fact]
     public void Weight_decay_skips_norms_and_biases()
     {
         using var model = ModelRegistry.Create("res2net_cifar_tiny", 10, 1);
