@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Throughput of the torch and onnx engines side by side (and ONNX Runtime on PyTorch's own export when given), as in
+# issue 5: res2net50_26w_4s, 224x224, batch 1 and 8, 2 threads. Engines are interleaved round by round, so load from
+# other processes hits them alike; the table gives the best and the median round (the best is the least disturbed).
+#
+# Usage: bench/bench_engines.sh [--readme]
+#   --readme          also replace the table between the bench markers in README.md
+# Environment:
+#   MODEL=res2net50_26w_4s  BATCHES="1 8"  THREADS=2  ROUNDS=3  SECONDS_PER_RUN=8
+#   PYTORCH_ONNX=FILE       PyTorch's export of MODEL (made by bench/onnx_export_pytorch.py), timed as a third engine
+#   OFFICIAL_DIR=DIR        the official Res2Net code: makes PYTORCH_ONNX with /usr/bin/python3 + torch if it is unset
+#   BENCH_LOCK=/tmp/build.lock  each run holds this lock (one heavy job at a time on a small machine); empty: no lock
+#   RESULTS=FILE            JSON lines to append to and summarise, so several sessions add up (ROUNDS=0: summarise only)
+# Needs: a built CLI (Release) or the .NET SDK, and jq.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+model=${MODEL:-res2net50_26w_4s}
+batches=${BATCHES:-1 8}
+threads=${THREADS:-2}
+rounds=${ROUNDS:-3}
+seconds=${SECONDS_PER_RUN:-8}
+lock=${BENCH_LOCK-/tmp/build.lock}
+cli=$root/src/Res2Net.Cli/bin/Release/net10.0/res2net
+locked() { if [ -n "$lock" ]; then flock "$lock" "$@"; else "$@"; fi; }
+
+[ -x "$cli" ] || locked dotnet build -c Release "$root/src/Res2Net.Cli" >/dev/null
+
+pytorch_onnx=${PYTORCH_ONNX:-}
+if [ -z "$pytorch_onnx" ] && [ -n "${OFFICIAL_DIR:-}" ]; then
+  pytorch_onnx=$(mktemp --suffix=.onnx)
+  /usr/bin/python3 "$root/bench/onnx_export_pytorch.py" "$OFFICIAL_DIR" "$pytorch_onnx" "$model" >&2
+fi
+
+results=${RESULTS:-$(mktemp)}
+touch "$results"
+for batch in $batches; do
+  for round in $(seq "$rounds"); do
+    runs=("--engine torch" "--engine onnx")
+    [ -n "$pytorch_onnx" ] && runs+=("--engine onnx --onnx $pytorch_onnx")
+    for run in "${runs[@]}"; do
+      # shellcheck disable=SC2086
+      locked "$cli" bench --model "$model" $run --batch "$batch" --threads "$threads" --seconds "$seconds" --format json \
+        | jq -c --arg round "$round" '. + {round: ($round | tonumber)}' | tee -a "$results" >&2
+    done
+  done
+done
+
+table=$(jq -s -r --arg threads "$threads" --arg seconds "$seconds" '
+  def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+  def name: if . == "torch" then "TorchSharp engine (`--engine torch`)"
+            elif . == "onnx" then "ONNX Runtime engine on this export (`--engine onnx`)"
+            else "ONNX Runtime (same C# session settings) on PyTorch 1.13'"'"'s export" end;
+  (group_by(.engine) | map({engine: .[0].engine, rows: (group_by(.batch))})) as $groups
+  | ($groups | map(.rows | map(.[0].batch)) | add | unique) as $batches
+  | "| engine | " + ($batches | map("batch \(.): img/s best / median (latency median, p95 ms)") | join(" | ")) + " | peak RSS MB | GFLOP/s (largest batch, best) |",
+    "|---|" + ($batches | map("---") | join("|")) + "|---|---|",
+    ($groups[] | . as $g | "| " + ($g.engine | name) + " | "
+      + ($batches | map(. as $b | ($g.rows[] | select(.[0].batch == $b)) as $r
+          | "\($r | map(.images_per_second) | max * 10 | round / 10) / \($r | map(.images_per_second) | median * 10 | round / 10) (\($r | map(.median_ms) | min | round), \($r | map(.p95_ms) | min | round))") | join(" | "))
+      + " | \($g.rows | map(map(.peak_rss_mb) | max) | max | round) | \($g.rows[-1] | map(.gflops) | max | round) |"),
+    "",
+    "\(.[0].model), 224x224 float32, \($threads) threads, \(group_by([.engine, .batch]) | map(length) | if min == max then "\(min)" else "\(min) to \(max)" end) interleaved rounds of timed runs (\($seconds) s each in the last session) after warm-up, fresh weights: images/s of the best and the median round, latencies the lowest over rounds."
+' "$results")
+echo "$table"
+
+if [ "${1:-}" = "--readme" ]; then
+  readme=$root/README.md
+  begin='<!-- bench:begin -->'
+  end='<!-- bench:end -->'
+  grep -q "$begin" "$readme" || { echo "README.md has no $begin marker" >&2; exit 1; }
+  awk -v begin="$begin" -v end="$end" -v table="$table" '
+    $0 == begin { print; print table; skip = 1; next }
+    $0 == end { skip = 0 }
+    !skip { print }' "$readme" > "$readme.tmp" && mv "$readme.tmp" "$readme"
+  echo "README.md updated" >&2
+fi
