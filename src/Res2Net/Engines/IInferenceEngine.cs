@@ -48,34 +48,13 @@ public static class InferenceEngines
     public static IInferenceEngine Load(EngineKind kind, string modelName, string weightsPath, int? threads = null) => kind switch
     {
         EngineKind.Onnx => OnnxEngine.Load(modelName, weightsPath, new OnnxEngineOptions { Threads = threads }),
-        _ => new TorchEngineAdapter(TorchEngine.Load(modelName, weightsPath)),
+        _ => TorchEngine.Load(modelName, weightsPath),
     };
 
     /// <summary>An engine over a model already in memory (the ONNX engine exports it without caching).</summary>
     public static IInferenceEngine FromModel(EngineKind kind, Res2NetBackbone model, int? threads = null) => kind switch
     {
         EngineKind.Onnx => OnnxEngine.FromModel(model, new OnnxEngineOptions { Threads = threads }),
-        _ => new TorchEngineAdapter(new TorchEngine(model)),
+        _ => new TorchEngine(model),
     };
-
-    /// <summary>
-    /// Lets <see cref="TorchEngine"/> serve as an <see cref="IInferenceEngine"/> until it implements the interface itself
-    /// (it only lacks <c>EngineName</c> and <c>InChannels</c>).
-    /// </summary>
-    private sealed class TorchEngineAdapter(TorchEngine engine) : IInferenceEngine
-    {
-        public string EngineName => "torch";
-
-        public int InChannels => engine.Model.Config.InChannels;
-
-        public IReadOnlyList<string> Labels => engine.Labels;
-
-        public IReadOnlyList<ClassScore[]> Classify(Tensor batch, int topk = 5) => engine.Classify(batch, topk);
-
-        public Tensor Logits(Tensor batch) => engine.Logits(batch);
-
-        public Tensor Features(Tensor batch, FeatureStage stage) => engine.Features(batch, stage);
-
-        public void Dispose() => engine.Dispose();
-    }
 }
