@@ -11,6 +11,19 @@ internal static class FixtureModels
         "res2net_tiny_s4", "res2net_tiny_s1", "res2net_tiny_s8", "res2next_tiny", "res2net_v1b_tiny", "res2net_dla_tiny", "res2next_dla_tiny",
     ];
 
+    /// <summary>Every fixture model with both values of a switch (e.g. grouped or split first-block convolutions).</summary>
+    public static Xunit.TheoryData<string, bool> NamesWithSwitch()
+    {
+        var data = new Xunit.TheoryData<string, bool>();
+        foreach (var name in Names)
+        {
+            data.Add(name, true);
+            data.Add(name, false);
+        }
+
+        return data;
+    }
+
     public static JsonElement Json(string name) =>
         JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture(name + ".json"))).RootElement;
 

@@ -8,17 +8,7 @@ namespace Res2Net.Tests.Models;
 /// <summary>The fast inference path computes the same function as the official blocks.</summary>
 public class InferencePlanTests
 {
-    public static TheoryData<string, bool> Cases()
-    {
-        var data = new TheoryData<string, bool>();
-        foreach (var name in FixtureModels.Names)
-        {
-            data.Add(name, true);
-            data.Add(name, false);
-        }
-
-        return data;
-    }
+    public static TheoryData<string, bool> Cases() => FixtureModels.NamesWithSwitch();
 
     [Theory]
     [MemberData(nameof(Cases))]
