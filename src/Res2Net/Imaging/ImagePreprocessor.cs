@@ -96,7 +96,8 @@ public sealed class ImagePreprocessor
     private Tensor Normalize(byte[] pixels, int width, int height)
     {
         using var scope = NewDisposeScope();
-        var x = tensor(pixels, [height, width, Channels], ScalarType.Byte).permute(2, 0, 1).to(ScalarType.Float32).div_(255f);
+        using var byteRange = TorchSharp.ScalarExtensionMethods.ToScalar(255f); // held until the call returns (see Training/Optimizers.cs, SgdUpdate)
+        var x = tensor(pixels, [height, width, Channels], ScalarType.Byte).permute(2, 0, 1).to(ScalarType.Float32).div_(byteRange);
         x = x.sub_(tensor(Config.Mean).view(Channels, 1, 1)).div_(tensor(Config.Std).view(Channels, 1, 1));
         return x.contiguous().MoveToOuterDisposeScope();
     }

@@ -72,6 +72,17 @@ public sealed class Conv2dLayer : Module<Tensor, Tensor>
     {
         long[] s = [Stride, Stride], p = [Padding, Padding], d = [Dilation, Dilation];
         long inPad = InputPadding, outPad = OutputPadding;
+        if (KernelSize == 1 && Stride > 1 && Padding == 0 && is_grad_enabled())
+        {
+            // A strided 1x1 convolution is a 1x1 convolution of every Stride-th pixel. Written that way for training:
+            // LibTorch 2.10's oneDNN kills the process (SIGFPE in its brgemm backward-data set-up) on the input
+            // gradient of some strided 1x1 convolutions, e.g. 512 to 1024 channels at 14x14, batch 8 (the downsample
+            // of Res2NeXt-29's last stage and of the ImageNet models' third stage).
+            using var strided = NewDisposeScope();
+            var sub = input[TensorIndex.Ellipsis, TensorIndex.Slice(null, null, Stride), TensorIndex.Slice(null, null, Stride)];
+            return functional.conv2d(sub, weight, bias, [1, 1], [0, 0], d, Groups).MoveToOuterDisposeScope();
+        }
+
         if (inPad == 0 && outPad == 0)
         {
             return functional.conv2d(input, weight, bias, s, p, d, Groups);

@@ -184,7 +184,13 @@ public sealed class Optimizer : IDisposable
 
     private void SgdUpdate(string key, Parameter p, Tensor grad, double lr, double weightDecay)
     {
-        var d = weightDecay == 0 ? grad : grad.add(p, alpha: weightDecay);
+        // Explicit scalars held until the call returns: TorchSharp 0.107 reads a Scalar's handle without keeping the
+        // object alive, so an implicit temporary can be finalised (freed) by the GC during the native call; a training
+        // run crashed that way ("Expected false to be true" in c10::Scalar::toFloat).
+        using var decay = weightDecay.ToScalar();
+        using var momentum = Momentum.ToScalar();
+        using var step = (-lr).ToScalar();
+        var d = weightDecay == 0 ? grad : grad.add(p, decay);
         if (Momentum != 0)
         {
             var name = key + ".momentum_buffer";
@@ -194,13 +200,13 @@ public sealed class Optimizer : IDisposable
             }
             else
             {
-                buf.mul_(Momentum).add_(d);
+                buf.mul_(momentum).add_(d);
             }
 
-            d = Nesterov ? d.add(buf, alpha: Momentum) : buf;
+            d = Nesterov ? d.add(buf, momentum) : buf;
         }
 
-        p.add_(d, alpha: -lr);
+        p.add_(d, step);
     }
 
     private void AdamWUpdate(string key, Parameter p, Tensor grad, double lr, double weightDecay)
@@ -212,13 +218,23 @@ public sealed class Optimizer : IDisposable
         }
 
         var v = state[key + ".exp_avg_sq"];
-        p.mul_(1 - (lr * weightDecay));
-        m.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
-        v.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
         var bias1 = 1 - Math.Pow(Beta1, StepCount);
         var bias2 = 1 - Math.Pow(Beta2, StepCount);
-        var denom = v.sqrt().div_(Math.Sqrt(bias2)).add_(Eps);
-        p.addcdiv_(m, denom, value: -lr / bias1);
+
+        // Explicit scalars held until the calls return (see SgdUpdate).
+        using var shrink = (1 - (lr * weightDecay)).ToScalar();
+        using var beta1 = Beta1.ToScalar();
+        using var oneMinusBeta1 = (1 - Beta1).ToScalar();
+        using var beta2 = Beta2.ToScalar();
+        using var oneMinusBeta2 = (1 - Beta2).ToScalar();
+        using var rootBias2 = Math.Sqrt(bias2).ToScalar();
+        using var eps = Eps.ToScalar();
+        using var step = (-lr / bias1).ToScalar();
+        p.mul_(shrink);
+        m.mul_(beta1).add_(grad, oneMinusBeta1);
+        v.mul_(beta2).addcmul_(grad, grad, oneMinusBeta2);
+        var denom = v.sqrt().div_(rootBias2).add_(eps);
+        p.addcdiv_(m, denom, step);
     }
 }
 
