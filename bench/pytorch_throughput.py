@@ -2,8 +2,9 @@
 
 Written for this repository (no code from other projects): the same block structure as
 src/Res2Net/Models/Bottle2neck.cs and Res2NetModel.cs with the Cifar stem, SGD-Nesterov, label smoothing,
-batch of 1-channel 28x28 images. Usage: python3 bench/pytorch_throughput.py [layers] [widths] [basewidth] [scale] [stem] [batch] [threads]
-The defaults are res2net_cifar_small (1,1,1 blocks; planes 16,32,64; base width 64; scale 4; stem 16; batch 128; 2 threads).
+batch of 1-channel 28x28 images. Usage: python3 bench/pytorch_throughput.py [layers] [widths] [basewidth] [scale] [stem] [batch] [threads] [stem_stride]
+The defaults are res2net_small (1,2,2 blocks; planes 16,32,64; base width 64; scale 4; stem 32; batch 128; 2 threads;
+stem stride 2, so the stages run at 14, 7 and 4 pixels).
 """
 import sys
 import time
@@ -45,9 +46,9 @@ class Block(nn.Module):
 
 
 class Net(nn.Module):
-    def __init__(self, layers, widths, base_width, scale, card=1, stem=32, in_ch=1, classes=10):
+    def __init__(self, layers, widths, base_width, scale, card=1, stem=32, in_ch=1, classes=10, stem_stride=1):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_ch, stem, 3, 1, 1, bias=False)
+        self.conv1 = nn.Conv2d(in_ch, stem, 3, stem_stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(stem)
         blocks = []
         cin = stem
@@ -66,16 +67,17 @@ class Net(nn.Module):
 
 def main():
     a = sys.argv[1:]
-    layers = [int(v) for v in (a[0] if len(a) > 0 else "1,1,1").split(",")]
+    layers = [int(v) for v in (a[0] if len(a) > 0 else "1,2,2").split(",")]
     widths = [int(v) for v in (a[1] if len(a) > 1 else "16,32,64").split(",")]
     base_width = int(a[2]) if len(a) > 2 else 64
     scale = int(a[3]) if len(a) > 3 else 4
-    stem = int(a[4]) if len(a) > 4 else 16
+    stem = int(a[4]) if len(a) > 4 else 32
     batch = int(a[5]) if len(a) > 5 else 128
     threads = int(a[6]) if len(a) > 6 else 2
+    stem_stride = int(a[7]) if len(a) > 7 else 2
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = Net(layers, widths, base_width, scale, stem=stem)
+    model = Net(layers, widths, base_width, scale, stem=stem, stem_stride=stem_stride)
     print(f"params {sum(p.numel() for p in model.parameters())}")
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
     x = torch.randn(batch, 1, 28, 28)

@@ -59,6 +59,9 @@ public sealed record Res2NetConfig : ModelConfig
 
     public StemType Stem { get; init; } = StemType.Conv7x7;
 
+    /// <summary>Stride of the CIFAR-style stem convolution: 1, or 2 to run the stages at half the image size.</summary>
+    public int CifarStemStride { get; init; } = 1;
+
     /// <summary>Downsample shortcuts with average pooling before a stride-1 1x1 convolution (v1b) instead of a strided 1x1.</summary>
     public bool AvgDown { get; init; }
 

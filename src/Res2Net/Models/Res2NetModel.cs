@@ -157,7 +157,7 @@ public sealed class Res2NetModel : Res2NetBackbone
             Layers.BatchNorm(c.StemWidth / 2),
             ReLU(inplace: true),
             new Conv2dLayer(c.StemWidth / 2, c.StemWidth, kernelSize: 3, stride: 1, padding: 1, bias: false)), 2),
-        StemType.Cifar => (new Conv2dLayer(c.InChannels, c.StemWidth, kernelSize: 3, stride: 1, padding: 1, bias: false), 1),
+        StemType.Cifar => (new Conv2dLayer(c.InChannels, c.StemWidth, kernelSize: 3, stride: c.CifarStemStride, padding: 1, bias: false), c.CifarStemStride),
         _ => throw new ArgumentOutOfRangeException(nameof(c), $"Unknown stem type {c.Stem}."),
     };
 
@@ -203,6 +203,11 @@ public sealed class Res2NetModel : Res2NetBackbone
         if (c.OutputStride is not (8 or 16 or 32) && !(c.Stem == StemType.Cifar && c.OutputStride >= 1))
         {
             throw new ArgumentException($"Output stride must be 8, 16 or 32 (got {c.OutputStride}).");
+        }
+
+        if (c.CifarStemStride is not (1 or 2) || (c.CifarStemStride != 1 && c.Stem != StemType.Cifar))
+        {
+            throw new ArgumentException($"The stem stride can be 1 or 2, and set for the CIFAR-style stem only (got {c.CifarStemStride}).");
         }
 
         if (c.Scale < 1 || c.Cardinality < 1 || c.BaseWidth < 1 || c.InChannels < 1 || c.StemWidth < 2)

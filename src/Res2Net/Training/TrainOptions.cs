@@ -7,7 +7,7 @@ public sealed record TrainOptions
 {
     public string Model { get; init; } = SmallImageModels.DefaultName;
 
-    public int Epochs { get; init; } = 4;
+    public int Epochs { get; init; } = 10;
 
     public int BatchSize { get; init; } = 128;
 
