@@ -43,7 +43,7 @@ public sealed class OnnxEngine : IInferenceEngine
 
     private OnnxEngine(int inChannels, int? threads, Func<SessionOptions, InferenceSession>? open,
         Func<OnnxExportOptions, SessionOptions, (InferenceSession, string?)>? export, OnnxExportOptions? template, int classes,
-        IDisposable? owned)
+        IDisposable? owned, string? weightsPath = null)
     {
         sessionOptions = CreateSessionOptions(threads);
         this.template = template ?? new OnnxExportOptions();
@@ -60,7 +60,7 @@ public sealed class OnnxEngine : IInferenceEngine
                     : single.OutputMetadata.Count == 1 ? single.OutputMetadata.Values.First().Dimensions[^1] : 0;
             }
 
-            Labels = ImageNetLabels.For(classes);
+            Labels = ImageNetLabels.For(classes, weightsPath);
         }
         catch
         {
@@ -85,17 +85,18 @@ public sealed class OnnxEngine : IInferenceEngine
         var info = ModelRegistry.Get(modelName);
         var checkpoint = CheckpointFile.ReadStateDict(weightsPath);
         int? numClasses = checkpoint.TryGetValue("fc.weight", out var fc) ? (int)fc.Shape[0] : null;
+        var inChannels = TorchEngine.StemChannels(info, checkpoint) ?? info.Config.InChannels;
         var weightsHash = HashFile(weightsPath);
 
         (InferenceSession, string?) Open(OnnxExportOptions export, SessionOptions sessionOptions)
         {
             var dir = options.CacheDirectory ?? Path.Combine(WeightsCache.DefaultDirectory(), "onnx");
-            var key = Hash($"{info.Name}|{numClasses}|{weightsHash}|v{OnnxExporter.FormatVersion}|{export.Key}")[..16];
+            var key = Hash($"{info.Name}|{numClasses}|{inChannels}|{weightsHash}|v{OnnxExporter.FormatVersion}|{export.Key}")[..16];
             var path = Path.Combine(dir, $"{info.Name}-{key}.onnx");
             if (!File.Exists(path))
             {
                 Directory.CreateDirectory(dir);
-                using var model = info.Create(numClasses);
+                using var model = info.Create(numClasses, inChannels);
                 ModelWeights.Load(model, checkpoint, Path.GetFileName(weightsPath));
                 model.eval();
                 OnnxExporter.Export(model, path, export);
@@ -104,7 +105,7 @@ public sealed class OnnxEngine : IInferenceEngine
             return (new InferenceSession(path, sessionOptions), path);
         }
 
-        return new OnnxEngine(info.Config.InChannels, options.Threads, null, Open, options.Export, numClasses ?? info.Config.NumClasses, null);
+        return new OnnxEngine(inChannels, options.Threads, null, Open, options.Export, numClasses ?? info.Config.NumClasses, null, weightsPath);
     }
 
     /// <summary>Exports a model in memory (no cache) and takes ownership of it, as <see cref="TorchEngine"/> does.</summary>

@@ -15,7 +15,30 @@ public static class ImageNetLabels
 
     public static IReadOnlyList<string> All => Names.Value;
 
-    /// <summary>Labels for a classifier: ImageNet names for 1,000 classes, else the class index.</summary>
-    public static IReadOnlyList<string> For(int numClasses) =>
-        numClasses == All.Count ? All : Enumerable.Range(0, numClasses).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    /// <summary>The file `res2net train` writes beside its checkpoints: one class name per line, in index order.</summary>
+    public const string ClassesFileName = "classes.txt";
+
+    /// <summary>
+    /// Labels for a classifier: ImageNet names for 1,000 classes; else the names in <see cref="ClassesFileName"/> beside
+    /// <paramref name="weightsPath"/> when it has one per class (a fine-tuned or trained checkpoint); else the index.
+    /// </summary>
+    public static IReadOnlyList<string> For(int numClasses, string? weightsPath = null)
+    {
+        if (numClasses == All.Count)
+        {
+            return All;
+        }
+
+        var beside = weightsPath is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weightsPath))!, ClassesFileName);
+        if (beside is not null && File.Exists(beside))
+        {
+            var names = File.ReadAllLines(beside).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+            if (names.Length == numClasses)
+            {
+                return names;
+            }
+        }
+
+        return Enumerable.Range(0, numClasses).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
 }

@@ -123,6 +123,11 @@ public sealed class Trainer
         if (options.OutDir is not null)
         {
             Directory.CreateDirectory(options.OutDir);
+
+            // Class names beside the checkpoints, so classify and features print names instead of indices.
+            var classesFile = Path.Combine(options.OutDir, ImageNetLabels.ClassesFileName);
+            File.WriteAllLines(classesFile + ".tmp", train.Classes);
+            File.Move(classesFile + ".tmp", classesFile, overwrite: true);
         }
 
         var metricsPath = options.OutDir is null ? null : Path.Combine(options.OutDir, MetricsLog.FileName);
@@ -184,7 +189,7 @@ public sealed class Trainer
                 lr = schedule.At(optimizer.StepCount);
                 var start = step * options.BatchSize;
                 var count = Math.Min(options.BatchSize, train.Count - start);
-                var random = new Random(HashCode.Combine(options.Seed, epoch, step) ^ 0x5bd1e995);
+                var random = new Random(StableSeed(options.Seed, epoch, step, 0x5bd1e995));
                 var (loss, hits) = TrainStep(model, optimizer, trainBatches, order.AsSpan(start, count), options, random, lr);
                 if (!double.IsFinite(loss))
                 {
@@ -383,10 +388,23 @@ public sealed class Trainer
         TrainingCheckpoint.AtomicWrite(path, tmp => ModelWeights.Save(model, tmp));
 
     /// <summary>A shuffled order of the training set that depends only on (seed, epoch).</summary>
+    /// <summary>
+    /// A generator seed from (seed, epoch, step) that is the same in every process: HashCode.Combine is randomised per
+    /// process, which made runs with the same --seed (and resumed runs) differ. SplitMix64's finaliser mixes the parts.
+    /// </summary>
+    internal static int StableSeed(int seed, int epoch, int step, int salt)
+    {
+        var z = ((ulong)(uint)seed << 32) ^ ((ulong)(uint)epoch << 16) ^ (uint)step ^ ((ulong)(uint)salt * 0x9E3779B97F4A7C15UL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (int)(z & 0x7FFFFFFF);
+    }
+
     private static int[] Permutation(int n, int seed, int epoch)
     {
         var order = Enumerable.Range(0, n).ToArray();
-        new Random(HashCode.Combine(seed, epoch, -1) ^ 0x2545f491).Shuffle(order);
+        new Random(StableSeed(seed, epoch, -1, 0x2545f491)).Shuffle(order);
         return order;
     }
 

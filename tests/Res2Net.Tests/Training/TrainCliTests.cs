@@ -27,7 +27,30 @@ public class TrainCliTests
         // classify takes the checkpoint (a 1-channel, 10-class model) and the exported samples.
         var classify = CliRunner.Run("classify", "--model", "res2net_cifar_tiny", "--weights", dir.File("best.pth"), "--format", "json", dir.File("samples.npy"));
         Assert.True(classify.ExitCode == 0, classify.StdErr);
-        Assert.Equal(4, classify.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        var rows = classify.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, rows.Length);
+
+        // Class names come from the classes.txt written beside the checkpoints (the dataset's names, not indices).
+        string[] fashion = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+        Assert.Equal(fashion, File.ReadAllLines(dir.File("classes.txt")));
+        foreach (var row in rows)
+        {
+            var top = JsonDocument.Parse(row).RootElement.GetProperty("top")[0];
+            Assert.Equal(fashion[top.GetProperty("class").GetInt32()], top.GetProperty("label").GetString());
+        }
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_weights_in_another_process()
+    {
+        // Shuffling and augmentation seeds once came from HashCode.Combine, which .NET randomises per process.
+        using var dir = new TempDir();
+        string[] Args(string o) => ["train", "--model", "res2net_cifar_tiny", "--epochs", "1", "--batch-size", "50", "--train-limit", "200",
+            "--test-limit", "50", "--threads", "1", "--seed", "7", "--out", o];
+        var first = CliRunner.Run(Args(dir.File("a")));
+        var second = CliRunner.Run(Args(dir.File("b")));
+        Assert.True(first.ExitCode == 0 && second.ExitCode == 0, first.StdErr + second.StdErr);
+        Assert.Equal(File.ReadAllBytes(dir.File("a/last.pth")), File.ReadAllBytes(dir.File("b/last.pth")));
     }
 
     [Fact]
