@@ -17,9 +17,9 @@ internal static class InfoCommand
         {
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             var side = parse.GetValue(size);
-            if (side < 32)
+            if (side < 16)
             {
-                throw new ArgumentException($"--size must be at least 32 pixels (got {side}).");
+                throw new ArgumentException($"--size must be at least 16 pixels (got {side}).");
             }
 
             using var net = info.Create();

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json.Serialization;
+using Res2Net.Export;
+using Res2Net.Models;
+using static TorchSharp.torch;
+
+namespace Res2Net.Engines;
+
+/// <summary>One timed benchmark of an engine; the JSON names are the ones scripts read (`res2net bench --format json`).</summary>
+public sealed record BenchmarkResult(
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("engine")] string Engine,
+    [property: JsonPropertyName("batch")] int Batch,
+    [property: JsonPropertyName("images_per_second")] double ImagesPerSecond,
+    [property: JsonPropertyName("median_ms")] double MedianMs,
+    [property: JsonPropertyName("p95_ms")] double P95Ms,
+    [property: JsonPropertyName("peak_rss_mb")] double PeakRssMb,
+    [property: JsonPropertyName("gflops")] double Gflops);
+
+/// <summary>Times engines the same way for every runtime: warm-up, then timed runs of one fixed random batch.</summary>
+public static partial class EngineBenchmark
+{
+    /// <summary>
+    /// A registered model with fresh weights on an engine, for timing. For ONNX the TorchSharp copy is only needed to
+    /// write the graph: it is exported through a temporary file, freed, and its memory handed back to the system, so
+    /// the peak memory measured afterwards is ONNX Runtime's own.
+    /// </summary>
+    public static IInferenceEngine OpenFresh(EngineKind kind, ModelInfo info, OnnxExportOptions export, int? threads)
+    {
+        var model = info.Create();
+        if (kind == EngineKind.Torch)
+        {
+            return InferenceEngines.FromModel(kind, model, threads);
+        }
+
+        var file = Path.Combine(Path.GetTempPath(), $"res2net-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using (model)
+            {
+                model.eval();
+                OnnxExporter.Export(model, file, export);
+            }
+
+            // Aggressive: also decommits the managed heap the export grew (protobuf buffers of the whole model).
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            TrimNativeHeap();
+            return OnnxEngine.FromFile(file, info.Config.InChannels, threads);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// Warm-up (at least two runs and one second: first runs allocate, pick kernels, pre-pack weights), then runs of
+    /// top-1 classification for at least <paramref name="seconds"/> and five runs. Peak RSS is VmHWM, reset before the
+    /// warm-up, so set-up spikes (profiling, export) are not counted; GFLOP/s counts a MAC as two operations.
+    /// </summary>
+    public static BenchmarkResult Run(IInferenceEngine engine, string model, string label, int batch, int side, double seconds, long macs,
+        CancellationToken cancel = default)
+    {
+        using var input = randn(batch, engine.InChannels, side, side, generator: new Generator(0));
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        ResetPeakRss();
+
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < 2 || clock.Elapsed.TotalSeconds < 1; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            engine.Classify(input, 1);
+        }
+
+        var latencies = new List<double>();
+        clock.Restart();
+        while (latencies.Count < 5 || clock.Elapsed.TotalSeconds < seconds)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var start = Stopwatch.GetTimestamp();
+            engine.Classify(input, 1);
+            latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        var total = latencies.Sum() / 1000;
+        latencies.Sort();
+        var imagesPerSecond = batch * latencies.Count / total;
+        return new BenchmarkResult(model, label, batch, Math.Round(imagesPerSecond, 3), Math.Round(Percentile(latencies, 0.5), 2),
+            Math.Round(Percentile(latencies, 0.95), 2), Math.Round(PeakRssMb(), 1), Math.Round(2.0 * macs * imagesPerSecond / 1e9, 2));
+    }
+
+    private static double Percentile(List<double> sorted, double q)
+    {
+        var pos = q * (sorted.Count - 1);
+        var lo = (int)Math.Floor(pos);
+        var hi = Math.Min(lo + 1, sorted.Count - 1);
+        return sorted[lo] + ((sorted[hi] - sorted[lo]) * (pos - lo));
+    }
+
+    /// <summary>Resets VmHWM to the current RSS (Linux 4.0+).</summary>
+    private static void ResetPeakRss()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not Linux or not allowed: the peak then includes set-up.
+        }
+    }
+
+    private static double PeakRssMb()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? 0
+                : double.Parse(line["VmHWM:".Length..].Replace("kB", "", StringComparison.Ordinal).Trim(), CultureInfo.InvariantCulture) / 1024;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>glibc keeps freed native memory (LibTorch's) in the process; malloc_trim returns it.</summary>
+    private static void TrimNativeHeap()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            try
+            {
+                _ = MallocTrim(0);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // Not glibc (e.g. musl): the peak then includes the freed model.
+            }
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+}
