@@ -189,7 +189,8 @@ internal static class TrainCommand
                     contextReady.Set();
                     epochDone.Wait();
                     ctx.Refresh();
-                })) { IsBackground = true };
+                }))
+            { IsBackground = true };
             thread.Start();
             contextReady.Wait();
         }

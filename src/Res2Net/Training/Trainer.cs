@@ -171,11 +171,22 @@ public sealed class Trainer
                 {
                     var progress = new TrainingProgress
                     {
-                        Model = info.Name, NumClasses = train.NumClasses, InChannels = inChannels, ImageSize = size,
-                        EpochsDone = epoch - 1, StepInEpoch = step, PartialLossSum = lossSum, PartialCorrect = correct,
-                        PartialSeen = seen, PartialSeconds = partialSeconds + epochClock.Elapsed.TotalSeconds,
-                        OptimizerSteps = optimizer.StepCount, BestTop1 = bestTop1, BestEpoch = bestEpoch, Seed = options.Seed,
-                        ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds, Options = snapshot,
+                        Model = info.Name,
+                        NumClasses = train.NumClasses,
+                        InChannels = inChannels,
+                        ImageSize = size,
+                        EpochsDone = epoch - 1,
+                        StepInEpoch = step,
+                        PartialLossSum = lossSum,
+                        PartialCorrect = correct,
+                        PartialSeen = seen,
+                        PartialSeconds = partialSeconds + epochClock.Elapsed.TotalSeconds,
+                        OptimizerSteps = optimizer.StepCount,
+                        BestTop1 = bestTop1,
+                        BestEpoch = bestEpoch,
+                        Seed = options.Seed,
+                        ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
+                        Options = snapshot,
                     };
                     if (stateFile is not null)
                     {
@@ -254,9 +265,17 @@ public sealed class Trainer
                 MetricsLog.Append(metricsPath!, metrics);
                 TrainingCheckpoint.Save(stateFile!, model, optimizer, new TrainingProgress
                 {
-                    Model = info.Name, NumClasses = train.NumClasses, InChannels = inChannels, ImageSize = size, EpochsDone = epoch,
-                    OptimizerSteps = optimizer.StepCount, BestTop1 = bestTop1, BestEpoch = bestEpoch, Seed = options.Seed,
-                    ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds, Options = snapshot,
+                    Model = info.Name,
+                    NumClasses = train.NumClasses,
+                    InChannels = inChannels,
+                    ImageSize = size,
+                    EpochsDone = epoch,
+                    OptimizerSteps = optimizer.StepCount,
+                    BestTop1 = bestTop1,
+                    BestEpoch = bestEpoch,
+                    Seed = options.Seed,
+                    ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
+                    Options = snapshot,
                 });
                 TrainingChart.Save(Path.Combine(options.OutDir, TrainingChart.FileName), history, $"{info.Name}: {train.Count:N0} training images ({data.Format}), seed {options.Seed}");
             }
@@ -438,9 +457,19 @@ public sealed class Trainer
 
     private static TrainOptions Restore(TrainOptions current, TrainOptionsSnapshot s) => current with
     {
-        Model = s.Model, BatchSize = s.BatchSize, Lr = s.PeakLr, MinLr = s.MinLr, WarmupEpochs = s.WarmupEpochs,
-        Optimizer = s.Optimizer, Momentum = s.Momentum, Nesterov = s.Nesterov, WeightDecay = s.WeightDecay,
-        LabelSmoothing = s.LabelSmoothing, FreezeBackbone = s.FreezeBackbone, BackboneLrScale = s.BackboneLrScale, TrainLimit = s.TrainLimit,
+        Model = s.Model,
+        BatchSize = s.BatchSize,
+        Lr = s.PeakLr,
+        MinLr = s.MinLr,
+        WarmupEpochs = s.WarmupEpochs,
+        Optimizer = s.Optimizer,
+        Momentum = s.Momentum,
+        Nesterov = s.Nesterov,
+        WeightDecay = s.WeightDecay,
+        LabelSmoothing = s.LabelSmoothing,
+        FreezeBackbone = s.FreezeBackbone,
+        BackboneLrScale = s.BackboneLrScale,
+        TrainLimit = s.TrainLimit,
         Augmentation = new Augmentation { CropPadding = s.CropPadding, HorizontalFlip = s.HorizontalFlip, RandomResizedCrop = s.RandomResizedCrop },
         InitialWeights = null,
     };
