@@ -7,14 +7,14 @@ dotnet build src/Res2Net.Cli -c Release -v quiet -nologo >/dev/null
 bin=src/Res2Net.Cli/bin/Release/net10.0/res2net
 out=runs/quickstart
 rm -rf "$out"
-echo "== train res2net_cifar_small on the embedded Fashion-MNIST sample (3,000 training, 1,000 test images) =="
-"$bin" train --epochs 3 --out "$out" --export-samples 8
+echo "== train res2net_small on the embedded Fashion-MNIST sample (3,000 training, 1,000 test images) =="
+"$bin" train --epochs 6 --out "$out" --export-samples 8
 echo
 echo "== evaluate $out/best.pth on the sample's test images =="
-"$bin" evaluate --model res2net_cifar_small --weights "$out/best.pth"
+"$bin" evaluate --model res2net_small --weights "$out/best.pth"
 echo
-echo "== classify 8 test images with it (the true classes are in $out/samples.txt: row, label, name) =="
-"$bin" classify --model res2net_cifar_small --weights "$out/best.pth" --topk 3 "$out/samples.npy"
+echo "== classify 8 test images with it (names from $out/classes.txt; the true classes, from $out/samples.txt: row, label, name) =="
+"$bin" classify --model res2net_small --weights "$out/best.pth" --topk 3 "$out/samples.npy"
 cat "$out/samples.txt"
 echo
 echo "files: $(ls "$out" | tr '\n' ' ')"

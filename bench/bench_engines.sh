@@ -8,7 +8,8 @@
 # Environment:
 #   MODEL=res2net50_26w_4s  BATCHES="1 8"  THREADS=2  ROUNDS=3  SECONDS_PER_RUN=8
 #   PYTORCH_ONNX=FILE       PyTorch's export of MODEL (made by bench/onnx_export_pytorch.py), timed as a third engine
-#   OFFICIAL_DIR=DIR        the official Res2Net code: makes PYTORCH_ONNX with /usr/bin/python3 + torch if it is unset
+#   OFFICIAL_DIR=DIR        the official Res2Net code: makes PYTORCH_ONNX with /usr/bin/python3 + torch if it is unset,
+#                           and times PyTorch eager on the official model (bench/pytorch_inference.py) as a fourth row
 #   BENCH_LOCK=/tmp/build.lock  each run holds this lock (one heavy job at a time on a small machine); empty: no lock
 #   RESULTS=FILE            JSON lines to append to and summarise, so several sessions add up (ROUNDS=0: summarise only)
 # Needs: a built CLI (Release) or the .NET SDK, and jq.
@@ -42,6 +43,10 @@ for batch in $batches; do
       locked "$cli" bench --model "$model" $run --batch "$batch" --threads "$threads" --seconds "$seconds" --format json \
         | jq -c --arg round "$round" '. + {round: ($round | tonumber)}' | tee -a "$results" >&2
     done
+    if [ -n "${OFFICIAL_DIR:-}" ]; then
+      locked /usr/bin/python3 "$root/bench/pytorch_inference.py" "$OFFICIAL_DIR" "$model" "$batch" "$threads" "$seconds" \
+        | jq -c --arg round "$round" '. + {round: ($round | tonumber)}' | tee -a "$results" >&2
+    fi
   done
 done
 
@@ -49,6 +54,7 @@ table=$(jq -s -r --arg threads "$threads" --arg seconds "$seconds" '
   def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
   def name: if . == "torch" then "TorchSharp engine (`--engine torch`)"
             elif . == "onnx" then "ONNX Runtime engine on this export (`--engine onnx`)"
+            elif startswith("pytorch-eager") then "PyTorch \(ltrimstr("pytorch-eager-")) eager, official code (Python)"
             else "ONNX Runtime (same C# session settings) on PyTorch 1.13'"'"'s export" end;
   (group_by(.engine) | map({engine: .[0].engine, rows: (group_by(.batch))})) as $groups
   | ($groups | map(.rows | map(.[0].batch)) | add | unique) as $batches
@@ -57,7 +63,7 @@ table=$(jq -s -r --arg threads "$threads" --arg seconds "$seconds" '
     ($groups[] | . as $g | "| " + ($g.engine | name) + " | "
       + ($batches | map(. as $b | ($g.rows[] | select(.[0].batch == $b)) as $r
           | "\($r | map(.images_per_second) | max * 10 | round / 10) / \($r | map(.images_per_second) | median * 10 | round / 10) (\($r | map(.median_ms) | min | round), \($r | map(.p95_ms) | min | round))") | join(" | "))
-      + " | \($g.rows | map(map(.peak_rss_mb) | max) | max | round) | \($g.rows[-1] | map(.gflops) | max | round) |"),
+      + " | \($g.rows | map(map(.peak_rss_mb) | max) | max | round) | \($g.rows[-1] | map(.gflops) | if all(. == null) then "n/a" else (map(. // 0) | max | round) end) |"),
     "",
     "\(.[0].model), 224x224 float32, \($threads) threads, \(group_by([.engine, .batch]) | map(length) | if min == max then "\(min)" else "\(min) to \(max)" end) interleaved rounds of timed runs (\($seconds) s each in the last session) after warm-up, fresh weights: images/s of the best and the median round, latencies the lowest over rounds."
 ' "$results")
