@@ -85,7 +85,7 @@ public sealed class OnnxEngine : IInferenceEngine
         var info = ModelRegistry.Get(modelName);
         var checkpoint = CheckpointFile.ReadStateDict(weightsPath);
         int? numClasses = checkpoint.TryGetValue("fc.weight", out var fc) ? (int)fc.Shape[0] : null;
-        var inChannels = TorchEngine.StemChannels(info, checkpoint) ?? info.Config.InChannels;
+        var inChannels = ModelWeights.StemChannels(info, checkpoint) ?? info.Config.InChannels;
         var weightsHash = HashFile(weightsPath);
 
         (InferenceSession, string?) Open(OnnxExportOptions export, SessionOptions sessionOptions)

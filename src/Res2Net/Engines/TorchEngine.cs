@@ -60,7 +60,7 @@ public sealed class TorchEngine : IInferenceEngine
             numClasses = (int)fc.Shape[0];
         }
 
-        var model = info.Create(numClasses, StemChannels(info, checkpoint));
+        var model = info.Create(numClasses, ModelWeights.StemChannels(info, checkpoint));
         try
         {
             ModelWeights.Load(model, checkpoint, Path.GetFileName(weightsPath));
@@ -72,15 +72,6 @@ public sealed class TorchEngine : IInferenceEngine
         }
 
         return new TorchEngine(model, ImageNetLabels.For(model.Config.NumClasses, weightsPath));
-    }
-
-    /// <summary>Input channels of the checkpoint's stem (1 for a model trained on grayscale), or null to keep the model's.</summary>
-    internal static int? StemChannels(ModelInfo info, IReadOnlyDictionary<string, TensorData> checkpoint)
-    {
-        using var meta = Layers.On(META);
-        using var probe = info.Create();
-        var stem = ModelWeights.StateDict(probe).First(e => e.Value.dim() == 4).Key;
-        return checkpoint.TryGetValue(stem, out var w) && w.Shape.Length == 4 ? (int)w.Shape[1] : null;
     }
 
     /// <summary>Class probabilities (softmax of the logits), the top <paramref name="topk"/> per row.</summary>

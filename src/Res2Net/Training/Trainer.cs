@@ -82,9 +82,10 @@ public sealed class Trainer
         var size = options.ImageSize ?? Math.Min(data.Train.Height, data.Train.Width);
         // From scratch the model takes the data's channels; starting from weights it takes theirs, so gray data on an
         // RGB checkpoint is repeated to three channels unless a gray stem is asked for.
-        var inChannels = options.InitialWeights is null || options.GrayscaleStem
+        var initial = options.InitialWeights is null ? null : CheckpointFile.ReadStateDict(options.InitialWeights);
+        var inChannels = initial is null || options.GrayscaleStem
             ? data.Train.Channels
-            : CheckpointStemChannels(info, options.InitialWeights) ?? data.Train.Channels;
+            : ModelWeights.StemChannels(info, initial) ?? data.Train.Channels;
 
         manual_seed(options.Seed);
         using var model = info.Create(data.Train.NumClasses, inChannels);
@@ -92,9 +93,9 @@ public sealed class Trainer
         {
             ModelWeights.Load(model, resumedModel, stateFile!);
         }
-        else if (options.InitialWeights is not null)
+        else if (initial is not null)
         {
-            LoadPretrained(model, options.InitialWeights, inChannels);
+            LoadPretrained(model, initial, options.InitialWeights!, inChannels);
         }
 
         if (options.FreezeBackbone)
@@ -366,9 +367,8 @@ public sealed class Trainer
         }
     }
 
-    private static void LoadPretrained(Res2NetBackbone model, string path, int inChannels)
+    private static void LoadPretrained(Res2NetBackbone model, IReadOnlyDictionary<string, TensorData> checkpoint, string path, int inChannels)
     {
-        var checkpoint = CheckpointFile.ReadStateDict(path);
         if (inChannels == 1)
         {
             // A 1-channel stem from RGB filters: their sum over colour sees a gray image as the RGB model saw it.
@@ -388,19 +388,6 @@ public sealed class Trainer
         }
 
         ModelWeights.Load(model, checkpoint, Path.GetFileName(path), new LoadOptions { SkipMismatchedClassifier = true });
-    }
-
-    /// <summary>Input channels of a checkpoint's stem convolution (the model's first 4-D tensor), if it has one.</summary>
-    private static int? CheckpointStemChannels(ModelInfo info, string path)
-    {
-        string stem;
-        using (Layers.On(META))
-        {
-            using var probe = info.Create();
-            stem = ModelWeights.StateDict(probe).First(e => e.Value.dim() == 4).Key;
-        }
-
-        return CheckpointFile.ReadStateDict(path).TryGetValue(stem, out var w) && w.Shape.Length == 4 ? (int)w.Shape[1] : null;
     }
 
     private static void SaveWeights(Res2NetBackbone model, string path) =>

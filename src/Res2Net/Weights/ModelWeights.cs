@@ -91,6 +91,22 @@ public static class ModelWeights
         CheckpointFile.Write(path, StateDict(model).Select(e => KeyValuePair.Create(e.Key, e.Value.ToTensorData())));
 
     /// <summary>
+    /// Input channels of the checkpoint's stem convolution (the model's first 4-D tensor; 1 for a model trained on
+    /// grayscale), or null when the checkpoint has no such tensor. The model is probed on the meta device.
+    /// </summary>
+    public static int? StemChannels(ModelInfo info, IReadOnlyDictionary<string, TensorData> checkpoint)
+    {
+        string stem;
+        using (Layers.On(META))
+        {
+            using var probe = info.Create();
+            stem = StateDict(probe).First(e => e.Value.dim() == 4).Key;
+        }
+
+        return checkpoint.TryGetValue(stem, out var w) && w.Shape.Length == 4 ? (int)w.Shape[1] : null;
+    }
+
+    /// <summary>
     /// The registered models whose state dict has exactly these keys and shapes, ignoring the classifier's class count
     /// (with the number of classes the checkpoint's classifier has).
     /// </summary>
