@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json.Serialization;
 using Res2Net.Export;
 using Res2Net.Models;
+using Res2Net.Training;
 using static TorchSharp.torch;
 
 namespace Res2Net.Engines;
@@ -20,7 +20,7 @@ public sealed record BenchmarkResult(
     [property: JsonPropertyName("gflops")] double Gflops);
 
 /// <summary>Times engines the same way for every runtime: warm-up, then timed runs of one fixed random batch.</summary>
-public static partial class EngineBenchmark
+public static class EngineBenchmark
 {
     /// <summary>
     /// A registered model with fresh weights on an engine, for timing. For ONNX the TorchSharp copy is only needed to
@@ -47,7 +47,7 @@ public static partial class EngineBenchmark
             // Aggressive: also decommits the managed heap the export grew (protobuf buffers of the whole model).
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             GC.WaitForPendingFinalizers();
-            TrimNativeHeap();
+            NativeMemory.ReturnFreedMemory();
             return OnnxEngine.FromFile(file, info.Config.InChannels, threads);
         }
         finally
@@ -127,23 +127,4 @@ public static partial class EngineBenchmark
             return 0;
         }
     }
-
-    /// <summary>glibc keeps freed native memory (LibTorch's) in the process; malloc_trim returns it.</summary>
-    private static void TrimNativeHeap()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            try
-            {
-                _ = MallocTrim(0);
-            }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-            {
-                // Not glibc (e.g. musl): the peak then includes the freed model.
-            }
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "malloc_trim")]
-    private static partial int MallocTrim(nuint pad);
 }

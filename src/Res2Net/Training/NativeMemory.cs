@@ -33,6 +33,27 @@ internal static partial class NativeMemory
         }
     }
 
+    /// <summary>Hands freed native memory (LibTorch's) back to the system with glibc's malloc_trim, where there is glibc.</summary>
+    public static void ReturnFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        try
+        {
+            _ = malloc_trim(0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Not glibc (e.g. musl): the memory stays with the process.
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int malloc_trim(nuint pad);
+
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int param, int value);
 }
