@@ -37,13 +37,5 @@ table=$(jq -s -r --arg batch "$batch" --arg threads "$threads" '
 echo "$table"
 
 if [ "${1:-}" = "--readme" ]; then
-  readme=$root/README.md
-  begin='<!-- models:begin -->'
-  end='<!-- models:end -->'
-  grep -q "$begin" "$readme" || { echo "README.md has no $begin marker" >&2; exit 1; }
-  awk -v begin="$begin" -v end="$end" -v table="$table" '
-    $0 == begin { print; print table; skip = 1; next }
-    $0 == end { skip = 0 }
-    !skip { print }' "$readme" > "$readme.tmp" && mv "$readme.tmp" "$readme"
-  echo "README.md updated" >&2
+  echo "$table" | "$root/bench/readme_section.sh" models
 fi
