@@ -28,16 +28,7 @@ public class ConvolutionWorkaroundTests
         using var conv = new Conv2dLayer(channels, channels, kernelSize: 3, stride: stride, padding: 1);
         var x = randn(batch, channels, size, size);
         var actual = conv.call(x);
-        Res2Net.TorchRuntime.SetMkldnn(false);
-        Tensor expected;
-        try
-        {
-            expected = nn.functional.conv2d(x, conv.Weight, null, [stride, stride], [1, 1]);
-        }
-        finally
-        {
-            Res2Net.TorchRuntime.SetMkldnn(true);
-        }
+        var expected = GlobalTorchState.WithOneDnn(false, () => nn.functional.conv2d(x, conv.Weight, null, [stride, stride], [1, 1]));
 
         var diff = (actual - expected).abs().max().item<float>();
         Assert.True(diff < 1e-4, $"{channels} channels at {size}x{size}, batch {batch}: max |diff| {diff}");
@@ -62,22 +53,14 @@ public class ConvolutionWorkaroundTests
         var x = randn(batch, channels, size, size).requires_grad_();
         var upstream = randn_like(conv.call(x));
 
-        (Tensor Input, Tensor Weight) Grads(bool oneDnn)
+        (Tensor Input, Tensor Weight) Grads(bool oneDnn) => GlobalTorchState.WithOneDnn(oneDnn, () =>
         {
-            Res2Net.TorchRuntime.SetMkldnn(oneDnn);
-            try
-            {
-                x.grad?.zero_();
-                conv.Weight.grad?.zero_();
-                var y = oneDnn ? conv.call(x) : nn.functional.conv2d(x, conv.Weight, null, [stride, stride], [1, 1]);
-                (y * upstream).sum().backward();
-                return (x.grad!.clone(), conv.Weight.grad!.clone());
-            }
-            finally
-            {
-                Res2Net.TorchRuntime.SetMkldnn(true);
-            }
-        }
+            x.grad?.zero_();
+            conv.Weight.grad?.zero_();
+            var y = oneDnn ? conv.call(x) : nn.functional.conv2d(x, conv.Weight, null, [stride, stride], [1, 1]);
+            (y * upstream).sum().backward();
+            return (x.grad!.clone(), conv.Weight.grad!.clone());
+        });
 
         var (gx, gw) = Grads(oneDnn: true);
         var (rx, rw) = Grads(oneDnn: false);
@@ -91,6 +74,19 @@ public class ConvolutionWorkaroundTests
 [CollectionDefinition(nameof(GlobalTorchState), DisableParallelization = true)]
 public class GlobalTorchState
 {
+    /// <summary>Runs <paramref name="compute"/> with oneDNN on or off (LibTorch's reference kernels), then turns it back on.</summary>
+    public static T WithOneDnn<T>(bool enabled, Func<T> compute)
+    {
+        Res2Net.TorchRuntime.SetMkldnn(enabled);
+        try
+        {
+            return compute();
+        }
+        finally
+        {
+            Res2Net.TorchRuntime.SetMkldnn(true);
+        }
+    }
 }
 
 /// <summary>
@@ -115,19 +111,14 @@ public class StridedPointwiseTests
         (y * upstream).sum().backward();
         var (gx, gw) = (x.grad!.clone(), conv.Weight.grad!.clone());
 
-        Tensor expected;
-        Res2Net.TorchRuntime.SetMkldnn(false);
-        try
+        var expected = GlobalTorchState.WithOneDnn(false, () =>
         {
             x.grad!.zero_();
             conv.Weight.grad!.zero_();
-            expected = nn.functional.conv2d(x, conv.Weight, null, [2, 2]);
-            (expected * upstream).sum().backward();
-        }
-        finally
-        {
-            Res2Net.TorchRuntime.SetMkldnn(true);
-        }
+            var reference = nn.functional.conv2d(x, conv.Weight, null, [2, 2]);
+            (reference * upstream).sum().backward();
+            return reference;
+        });
 
         Assert.True((y - expected).abs().max().item<float>() < 1e-4, "output");
         Assert.True((gx - x.grad!).abs().max().item<float>() / x.grad!.abs().max().item<float>() < 1e-5, "input gradient");
@@ -157,25 +148,17 @@ public class TrainingGradientTests
         var x = randn(batch, channels, size, size);
         var y = randint(10, [batch]);
 
-        Dictionary<string, Tensor> Grads(bool oneDnn)
+        Dictionary<string, Tensor> Grads(bool oneDnn) => GlobalTorchState.WithOneDnn(oneDnn, () =>
         {
-            Res2Net.TorchRuntime.SetMkldnn(oneDnn);
-            try
+            foreach (var p in model.parameters())
             {
-                foreach (var p in model.parameters())
-                {
-                    p.grad?.zero_();
-                }
+                p.grad?.zero_();
+            }
 
-                // Batch-norm running statistics change with every forward; the gradients do not depend on them.
-                nn.functional.cross_entropy(model.call(x), y).backward();
-                return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone());
-            }
-            finally
-            {
-                Res2Net.TorchRuntime.SetMkldnn(true);
-            }
-        }
+            // Batch-norm running statistics change with every forward; the gradients do not depend on them.
+            nn.functional.cross_entropy(model.call(x), y).backward();
+            return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone());
+        });
 
         var actual = Grads(oneDnn: true);
         var expected = Grads(oneDnn: false);
