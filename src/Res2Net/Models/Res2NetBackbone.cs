@@ -88,8 +88,13 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
     /// <summary>Number of parameters (weights, biases), without buffers such as batch-norm statistics.</summary>
     public long ParameterCount() => parameters().Sum(p => p.numel());
 
-    /// <summary>Initialisation of the official code: He normal (fan-out) for convolutions, BN weight 1 and bias 0.</summary>
-    protected void InitializeWeights()
+    /// <summary>
+    /// Initialisation of the official code: He normal (fan-out) for convolutions, BN weight 1 and bias 0, PyTorch's
+    /// defaults (uniform, bound 1/sqrt(fan-in)) for biases and the linear classifier. With a <paramref name="generator"/>
+    /// every draw comes from it: the global generator is shared by every thread of the process, so a seed set with
+    /// manual_seed does not survive another thread drawing (two trainers, or a trainer beside other work).
+    /// </summary>
+    public void InitializeWeights(Generator? generator = null)
     {
         using var noGrad = no_grad();
         foreach (var (_, m) in named_modules())
@@ -97,11 +102,32 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
             switch (m)
             {
                 case Conv2dLayer conv:
-                    nn.init.kaiming_normal_(conv.Weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
-                    break;
+                    {
+                        // Fan as PyTorch computes it from the weight's shape: (out, in / groups, k, k).
+                        var receptive = conv.KernelSize * conv.KernelSize;
+                        conv.Weight.normal_(0, Math.Sqrt(2.0 / (conv.OutChannels * receptive)), generator);
+                        if (conv.Bias is { } bias)
+                        {
+                            var bound = 1 / Math.Sqrt(conv.InChannels / conv.Groups * receptive);
+                            bias.uniform_(-bound, bound, generator);
+                        }
+
+                        break;
+                    }
+
+                case TorchSharp.Modules.Linear linear:
+                    {
+                        // kaiming_uniform_(a = sqrt(5)) reduces to this bound for the weight, and the bias uses the same.
+                        var bound = 1 / Math.Sqrt(linear.in_features);
+                        linear.weight!.uniform_(-bound, bound, generator);
+                        linear.bias?.uniform_(-bound, bound, generator);
+                        break;
+                    }
+
                 case TorchSharp.Modules.BatchNorm2d bn:
                     nn.init.constant_(bn.weight, 1);
                     nn.init.constant_(bn.bias, 0);
+                    bn.reset_running_stats();
                     break;
             }
         }

@@ -87,8 +87,13 @@ public sealed class Trainer
             ? data.Train.Channels
             : ModelWeights.StemChannels(info, initial) ?? data.Train.Channels;
 
-        manual_seed(options.Seed);
         using var model = info.Create(data.Train.NumClasses, inChannels);
+        using (var generator = new Generator((ulong)(uint)options.Seed))
+        {
+            // A private generator: the global one may be drawn from by other threads between seeding and use.
+            model.InitializeWeights(generator);
+        }
+
         if (resumedModel is not null)
         {
             ModelWeights.Load(model, resumedModel, stateFile!);
@@ -393,7 +398,6 @@ public sealed class Trainer
     private static void SaveWeights(Res2NetBackbone model, string path) =>
         TrainingCheckpoint.AtomicWrite(path, tmp => ModelWeights.Save(model, tmp));
 
-    /// <summary>A shuffled order of the training set that depends only on (seed, epoch).</summary>
     /// <summary>
     /// A generator seed from (seed, epoch, step) that is the same in every process: HashCode.Combine is randomised per
     /// process, which made runs with the same --seed (and resumed runs) differ. SplitMix64's finaliser mixes the parts.
@@ -407,6 +411,7 @@ public sealed class Trainer
         return (int)(z & 0x7FFFFFFF);
     }
 
+    /// <summary>A shuffled order of the training set that depends only on (seed, epoch).</summary>
     private static int[] Permutation(int n, int seed, int epoch)
     {
         var order = Enumerable.Range(0, n).ToArray();

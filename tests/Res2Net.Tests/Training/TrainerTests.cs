@@ -90,6 +90,41 @@ public class TrainerTests
     }
 
     [Fact]
+    public void The_seed_alone_decides_the_weights_while_other_threads_draw_random_numbers()
+    {
+        // Other threads drawing from torch's global generator (models being built, tests running beside) must not
+        // reach into a seeded run.
+        using var stop = new CancellationTokenSource();
+        var noise = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var r = randn(64);
+            }
+        });
+        noise.Start();
+        using var first = new TempDir();
+        using var second = new TempDir();
+        try
+        {
+            new Trainer(Quick(first.Path) with { Epochs = 1, TrainLimit = 100 }, Sample).Run();
+            new Trainer(Quick(second.Path) with { Epochs = 1, TrainLimit = 100 }, Sample).Run();
+        }
+        finally
+        {
+            stop.Cancel();
+            noise.Join();
+        }
+
+        var a = CheckpointFile.ReadStateDict(first.File("last.pth"));
+        var b = CheckpointFile.ReadStateDict(second.File("last.pth"));
+        foreach (var (key, t) in a)
+        {
+            Assert.True(t.Data.AsSpan().SequenceEqual(b[key].Data), $"{key} differs between two runs with the same seed");
+        }
+    }
+
+    [Fact]
     public void A_diverging_run_stops_with_a_clear_message_and_writes_no_checkpoint()
     {
         using var dir = new TempDir();
