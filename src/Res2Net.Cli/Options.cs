@@ -59,6 +59,17 @@ internal static class Options
         return option;
     }
 
+    public static Option<string> Precision()
+    {
+        var option = new Option<string>("--precision")
+        {
+            Description = "fp32, or bf16: bfloat16 on the torch engine, for CPUs with AVX-512 BF16 or AMX (faster, logits within about 1%).",
+            DefaultValueFactory = _ => "fp32",
+        };
+        option.AcceptOnlyFromAmong("fp32", "bf16");
+        return option;
+    }
+
     public static Option<int?> Size() => new("--size")
     {
         Description = "Network input side in pixels (default: the model's, 224).",

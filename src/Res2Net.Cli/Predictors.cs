@@ -7,9 +7,12 @@ namespace Res2Net.Cli;
 /// <summary>Builds the library's predictor and preprocessing from command-line choices.</summary>
 internal static class Predictors
 {
-    public static Predictor Load(ModelInfo info, string? weights, int? size, double? cropPct, EngineKind engineKind = EngineKind.Torch)
+    public static Predictor Load(ModelInfo info, string? weights, int? size, double? cropPct, EngineKind engineKind = EngineKind.Torch,
+        Precision precision = Precision.Float32)
     {
-        var engine = InferenceEngines.Load(engineKind, info.Name, WeightsResolver.Resolve(info, weights));
+        // Before the weights are resolved (and perhaps downloaded): an impossible precision fails at once.
+        Precisions.Check(precision, engineKind);
+        var engine = InferenceEngines.Load(engineKind, info.Name, WeightsResolver.Resolve(info, weights), precision: precision);
         try
         {
             return new Predictor(engine, Preprocessor(info, size, cropPct, engine.InChannels));

@@ -20,7 +20,7 @@ internal static class Run
         catch (Exception e) when (IsUserError(e))
         {
             Error(parse, e.Message, e);
-            return e is UnknownModelException or ArgumentException ? Usage : Failed;
+            return e is UnknownModelException or ArgumentException or NotSupportedException ? Usage : Failed;
         }
         catch (Exception e)
         {
@@ -39,5 +39,5 @@ internal static class Run
     }
 
     private static bool IsUserError(Exception e) => e is CheckpointFormatException or WeightsMismatchException or WeightsDownloadException or Res2Net.Imaging.ImageDecodeException
-        or UnknownModelException or ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException;
+        or UnknownModelException or ArgumentException or NotSupportedException or IOException or UnauthorizedAccessException or InvalidDataException;
 }

@@ -21,11 +21,12 @@ internal static class BenchCommand
         var size = new Option<int>("--size") { Description = "Input side in pixels.", DefaultValueFactory = _ => 224 };
         var threads = new Option<int>("--threads", "-t") { Description = "Intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seconds = new Option<double>("--seconds", "-s") { Description = "Length of the timed runs (after the warm-up).", DefaultValueFactory = _ => 10 };
+        var precision = Options.Precision();
         var fixedShape = new Option<bool>("--static") { Description = "onnx: export with a fixed batch too (the size is always fixed)." };
         var format = Options.Format("table", "json");
         var command = new Command("bench", "Time a model: warm-up, then timed runs; throughput, latency, peak memory, GFLOP/s.")
         {
-            model, engine, weights, onnx, batch, size, threads, seconds, fixedShape, format,
+            model, engine, precision, weights, onnx, batch, size, threads, seconds, fixedShape, format,
         };
         command.SetAction(parse => Run.Guarded(parse, () =>
         {
@@ -44,6 +45,8 @@ internal static class BenchCommand
                 throw new ArgumentException("--onnx needs --engine onnx and excludes --weights.");
             }
 
+            var p = Precisions.Parse(parse.GetValue(precision)!);
+            Precisions.Check(p, kind);
             set_num_threads(t);
             long macs;
             using (var probe = info.Create())
@@ -55,9 +58,9 @@ internal static class BenchCommand
             var export = new OnnxExportOptions { Batch = parse.GetValue(fixedShape) ? b : null, Size = side, Embedding = false };
             var weightsFile = parse.GetValue(weights);
             using var runner = onnxFile is not null ? OnnxEngine.FromFile(onnxFile, info.Config.InChannels, t)
-                : weightsFile is null ? EngineBenchmark.OpenFresh(kind, info, export, t)
+                : weightsFile is null ? EngineBenchmark.OpenFresh(kind, info, export, t, p)
                 : kind == EngineKind.Onnx ? OnnxEngine.Load(info.Name, weightsFile, new OnnxEngineOptions { Threads = t, Export = export })
-                : InferenceEngines.Load(kind, info.Name, weightsFile, t);
+                : InferenceEngines.Load(kind, info.Name, weightsFile, t, p);
             var label = onnxFile is null ? runner.EngineName : $"onnx:{Path.GetFileName(onnxFile)}";
             var result = EngineBenchmark.Run(runner, info.Name, label, b, side, duration, macs, CancelKey.Token);
             if (parse.GetValue(format) == "json")
@@ -66,8 +69,8 @@ internal static class BenchCommand
                 return Run.Ok;
             }
 
-            var table = new Table().AddColumns("model", "engine", "batch", "images/s", "median ms", "p95 ms", "peak RSS MB", "GFLOP/s");
-            table.AddRow(Markup.Escape(result.Model), Markup.Escape(result.Engine), result.Batch.ToString(Json.Culture),
+            var table = new Table().AddColumns("model", "engine", "precision", "batch", "images/s", "median ms", "p95 ms", "peak RSS MB", "GFLOP/s");
+            table.AddRow(Markup.Escape(result.Model), Markup.Escape(result.Engine), result.Precision, result.Batch.ToString(Json.Culture),
                 result.ImagesPerSecond.ToString("F2", Json.Culture), result.MedianMs.ToString("F1", Json.Culture),
                 result.P95Ms.ToString("F1", Json.Culture), result.PeakRssMb.ToString("F0", Json.Culture), result.Gflops.ToString("F1", Json.Culture));
             AnsiConsole.Write(table);

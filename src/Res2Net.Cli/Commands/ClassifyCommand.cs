@@ -16,12 +16,13 @@ internal static class ClassifyCommand
         var format = Options.Format("table", "json");
         var batchSize = Options.BatchSize();
         var engine = Options.Engine();
+        var precision = Options.Precision();
         var size = Options.Size();
         var crop = Options.CropPct();
         var inputs = Options.Inputs();
         var command = new Command("classify", "Top-k ImageNet classes for photos, folders of photos and .npy batches.")
         {
-            model, weights, topk, format, batchSize, engine, size, crop, inputs,
+            model, weights, topk, format, batchSize, engine, precision, size, crop, inputs,
         };
         command.SetAction(parse => Run.Guarded(parse, () =>
         {
@@ -33,7 +34,7 @@ internal static class ClassifyCommand
 
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             using var predictor = Predictors.Load(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop),
-                InferenceEngines.Parse(parse.GetValue(engine)!));
+                InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!));
             var json = parse.GetValue(format) == "json";
             var table = json ? null : new Table().AddColumns("input", "row", "rank", "prob", "label");
             var failed = 0;

@@ -14,15 +14,17 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var model = Options.Model();
-        var weights = Options.Weights(required: true);
+        var weights = Options.Weights(required: false);
+        var onnx = new Option<string>("--onnx") { Description = "Evaluate this ONNX file with ONNX Runtime instead of a checkpoint (e.g. an 'export --int8')." };
         var data = new Option<string?>("--data", "-d") { Description = "Dataset directory (as for 'train'); its test split is evaluated. Default: the embedded Fashion-MNIST sample." };
         var format = Options.Format("table", "json");
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "Images per forward pass.", DefaultValueFactory = _ => 500 };
         var imageSize = new Option<int?>("--image-size") { Description = "Model input side (default: the dataset's)." };
         var threads = new Option<int?>("--threads") { Description = "LibTorch threads (default: one per core)." };
+        var precision = Options.Precision();
         var command = new Command("evaluate", "Top-1, top-5 and loss of a checkpoint on a dataset's test split.")
         {
-            model, weights, data, format, batchSize, imageSize, threads,
+            model, weights, onnx, data, format, batchSize, imageSize, threads, precision,
         };
         command.SetAction(parse => Run.Guarded(parse, () =>
         {
@@ -37,16 +39,30 @@ internal static class EvaluateCommand
             }
 
             var info = ModelRegistry.Get(parse.GetValue(model)!);
-            using var engine = TorchEngine.Load(info.Name, parse.GetValue(weights)!);
-            var small = info.Config is Res2NetConfig { Stem: StemType.Cifar };
-            var splits = DatasetLoader.Load(parse.GetValue(data), parse.GetValue(imageSize) ?? (small ? 32 : info.Preprocess.InputSize),
-                engine.Model.Config.InChannels);
-            if (splits.Test.NumClasses > engine.Model.Config.NumClasses)
+            var onnxFile = parse.GetValue(onnx);
+            if ((onnxFile is null) == (parse.GetValue(weights) is null))
             {
-                throw new ArgumentException($"{parse.GetValue(weights)} classifies {engine.Model.Config.NumClasses} classes but the dataset has {splits.Test.NumClasses}.");
+                throw new ArgumentException("Give either --weights (a checkpoint) or --onnx (an ONNX file).");
             }
 
-            var result = Trainer.Evaluate(engine.Model, splits.Test, parse.GetValue(batchSize), parse.GetValue(imageSize));
+            var p = Precisions.Parse(parse.GetValue(precision)!);
+            Precisions.Check(p, onnxFile is null ? EngineKind.Torch : EngineKind.Onnx);
+            using IInferenceEngine engine = onnxFile is null
+                ? TorchEngine.Load(info.Name, parse.GetValue(weights)!, precision: p)
+                : OnnxEngine.FromFile(onnxFile, threads: parse.GetValue(threads));
+            var source = onnxFile ?? parse.GetValue(weights)!;
+            var small = info.Config is Res2NetConfig { Stem: StemType.Cifar };
+            var splits = DatasetLoader.Load(parse.GetValue(data), parse.GetValue(imageSize) ?? (small ? 32 : info.Preprocess.InputSize),
+                engine.InChannels);
+            var classes = engine is TorchEngine te ? te.Model.Config.NumClasses : engine.Labels.Count;
+            if (classes > 0 && splits.Test.NumClasses > classes)
+            {
+                throw new ArgumentException($"{source} classifies {classes} classes but the dataset has {splits.Test.NumClasses}.");
+            }
+
+            var result = engine is TorchEngine torch
+                ? Trainer.Evaluate(torch.Model, splits.Test, parse.GetValue(batchSize), parse.GetValue(imageSize))
+                : Trainer.Evaluate(engine, splits.Test, info.Preprocess, parse.GetValue(batchSize), parse.GetValue(imageSize));
             if (parse.GetValue(format) == "json")
             {
                 Console.WriteLine(JsonSerializer.Serialize(new { top1 = Math.Round(result.Top1, 4), top5 = Math.Round(result.Top5, 4), loss = Math.Round(result.Loss, 6), images = result.Images }, Json.Compact));

@@ -17,7 +17,8 @@ public sealed record BenchmarkResult(
     [property: JsonPropertyName("median_ms")] double MedianMs,
     [property: JsonPropertyName("p95_ms")] double P95Ms,
     [property: JsonPropertyName("peak_rss_mb")] double PeakRssMb,
-    [property: JsonPropertyName("gflops")] double Gflops);
+    [property: JsonPropertyName("gflops")] double Gflops,
+    [property: JsonPropertyName("precision")] string Precision = "fp32");
 
 /// <summary>Times engines the same way for every runtime: warm-up, then timed runs of one fixed random batch.</summary>
 public static class EngineBenchmark
@@ -27,12 +28,14 @@ public static class EngineBenchmark
     /// write the graph: it is exported through a temporary file, freed, and its memory handed back to the system, so
     /// the peak memory measured afterwards is ONNX Runtime's own.
     /// </summary>
-    public static IInferenceEngine OpenFresh(EngineKind kind, ModelInfo info, OnnxExportOptions export, int? threads)
+    public static IInferenceEngine OpenFresh(EngineKind kind, ModelInfo info, OnnxExportOptions export, int? threads,
+        Precision precision = Precision.Float32)
     {
+        Precisions.Check(precision, kind);
         var model = info.Create();
         if (kind == EngineKind.Torch)
         {
-            return InferenceEngines.FromModel(kind, model, threads);
+            return InferenceEngines.FromModel(kind, model, threads, precision);
         }
 
         var file = Path.Combine(Path.GetTempPath(), $"res2net-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
@@ -90,7 +93,8 @@ public static class EngineBenchmark
         latencies.Sort();
         var imagesPerSecond = batch * latencies.Count / total;
         return new BenchmarkResult(model, label, batch, Math.Round(imagesPerSecond, 3), Math.Round(Percentile(latencies, 0.5), 2),
-            Math.Round(Percentile(latencies, 0.95), 2), Math.Round(PeakRssMb(), 1), Math.Round(2.0 * macs * imagesPerSecond / 1e9, 2));
+            Math.Round(Percentile(latencies, 0.95), 2), Math.Round(PeakRssMb(), 1), Math.Round(2.0 * macs * imagesPerSecond / 1e9, 2),
+            engine is TorchEngine torch ? torch.Precision.Name() : Precision.Float32.Name());
     }
 
     private static double Percentile(List<double> sorted, double q)

@@ -45,16 +45,26 @@ public static class InferenceEngines
     };
 
     /// <summary>A registered model with a checkpoint (strictly loaded) on the chosen engine.</summary>
-    public static IInferenceEngine Load(EngineKind kind, string modelName, string weightsPath, int? threads = null) => kind switch
+    public static IInferenceEngine Load(EngineKind kind, string modelName, string weightsPath, int? threads = null,
+        Precision precision = Precision.Float32)
     {
-        EngineKind.Onnx => OnnxEngine.Load(modelName, weightsPath, new OnnxEngineOptions { Threads = threads }),
-        _ => TorchEngine.Load(modelName, weightsPath),
-    };
+        Precisions.Check(precision, kind);
+        return kind switch
+        {
+            EngineKind.Onnx => OnnxEngine.Load(modelName, weightsPath, new OnnxEngineOptions { Threads = threads }),
+            _ => TorchEngine.Load(modelName, weightsPath, precision: precision),
+        };
+    }
 
     /// <summary>An engine over a model already in memory (the ONNX engine exports it without caching).</summary>
-    public static IInferenceEngine FromModel(EngineKind kind, Res2NetBackbone model, int? threads = null) => kind switch
+    public static IInferenceEngine FromModel(EngineKind kind, Res2NetBackbone model, int? threads = null,
+        Precision precision = Precision.Float32)
     {
-        EngineKind.Onnx => OnnxEngine.FromModel(model, new OnnxEngineOptions { Threads = threads }),
-        _ => new TorchEngine(model),
-    };
+        Precisions.Check(precision, kind);
+        return kind switch
+        {
+            EngineKind.Onnx => OnnxEngine.FromModel(model, new OnnxEngineOptions { Threads = threads }),
+            _ => new TorchEngine(model, precision: precision),
+        };
+    }
 }

@@ -56,6 +56,12 @@ public sealed class OnnxEngine : IInferenceEngine
             if (open is not null)
             {
                 single = open(sessionOptions);
+                if (single.InputMetadata.Values.First().Dimensions is { Length: 4 } dims && dims[1] > 0)
+                {
+                    // A file says how many channels it takes.
+                    InChannels = dims[1];
+                }
+
                 classes = single.OutputMetadata.TryGetValue(OnnxExporter.LogitsName, out var logits) ? logits.Dimensions[^1]
                     : single.OutputMetadata.Count == 1 ? single.OutputMetadata.Values.First().Dimensions[^1] : 0;
             }

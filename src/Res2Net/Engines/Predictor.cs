@@ -47,8 +47,9 @@ public sealed class Predictor : IDisposable
     /// downloaded once into the cache (<see cref="WeightsCache"/>).
     /// </summary>
     public static Predictor Load(string modelName, string? weightsPath = null, PreprocessConfig? preprocess = null, WeightsCache? cache = null,
-        EngineKind engine = EngineKind.Torch)
+        EngineKind engine = EngineKind.Torch, Precision precision = Precision.Float32)
     {
+        Precisions.Check(precision, engine);
         var info = ModelRegistry.Get(modelName);
         if (weightsPath is null)
         {
@@ -56,7 +57,7 @@ public sealed class Predictor : IDisposable
             weightsPath = (cache ?? owned!).ResolveAsync(info, null).GetAwaiter().GetResult();
         }
 
-        var loaded = InferenceEngines.Load(engine, info.Name, weightsPath);
+        var loaded = InferenceEngines.Load(engine, info.Name, weightsPath, precision: precision);
         return new Predictor(loaded, new ImagePreprocessor(preprocess ?? info.Preprocess, loaded.InChannels));
     }
 

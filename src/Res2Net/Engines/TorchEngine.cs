@@ -22,16 +22,21 @@ public enum FeatureStage
 /// <summary>Runs a model for inference on CPU: eval mode, no autograd, the fast inference path, native memory released per batch.</summary>
 public sealed class TorchEngine : IInferenceEngine
 {
-    public TorchEngine(Res2NetBackbone model, IReadOnlyList<string>? labels = null)
+    /// <summary>Takes over <paramref name="model"/> (disposed with the engine); bfloat16 casts it.</summary>
+    public TorchEngine(Res2NetBackbone model, IReadOnlyList<string>? labels = null, Precision precision = Precision.Float32)
     {
+        Precisions.Check(precision, EngineKind.Torch);
         Model = model;
         Model.eval();
+        Precision = precision;
 
         // Folded batch norm, padded groups, grouped first blocks: used while gradients are off (Grad-CAM turns them on
         // and gets the ordinary path).
-        Model.PrepareInference();
+        Model.PrepareInference(dtype: ComputeType);
         Labels = labels ?? ImageNetLabels.For(model.Config.NumClasses);
     }
+
+    public Precision Precision { get; }
 
     public Res2NetBackbone Model { get; }
 
@@ -42,16 +47,18 @@ public sealed class TorchEngine : IInferenceEngine
     public IReadOnlyList<string> Labels { get; }
 
     /// <summary>
-    /// Images per forward pass; larger batches are run in slices of this size and joined. Null (default): one image at
-    /// a time for inputs of 128x128 pixels or more, the whole batch for smaller ones. Measured for res2net50_26w_4s at
-    /// 224x224 on 2 cores, LibTorch 2.10's CPU kernels run 15.4 images/s one at a time against 10.6 at batch 4, 13.5 at
-    /// batch 8 and 5.3 at batch 16 (README, Fast inference); small inputs batch well.
+    /// Images per forward pass; larger batches are run in slices of this size and joined. Null (default): for inputs of
+    /// 128x128 pixels or more, one image at a time in float32 and four in bfloat16; smaller inputs as one batch. Measured
+    /// for res2net50_26w_4s at 224x224 on 2 cores, LibTorch 2.10's float32 kernels run 15.4 images/s one at a time
+    /// against 10.6 at batch 4, 13.5 at batch 8 and 5.3 at batch 16, its bfloat16 kernels 21.8 one at a time, 27.8-28.4
+    /// in twos, 25.3-30.9 in fours and 23.3 in eights (README, Fast inference); small inputs batch well.
     /// </summary>
     public int? MicroBatch { get; set; }
 
     /// <summary>Builds a registered model and loads a checkpoint into it (strictly).</summary>
-    public static TorchEngine Load(string modelName, string weightsPath, int? numClasses = null)
+    public static TorchEngine Load(string modelName, string weightsPath, int? numClasses = null, Precision precision = Precision.Float32)
     {
+        Precisions.Check(precision, EngineKind.Torch);
         var info = ModelRegistry.Get(modelName);
         var checkpoint = CheckpointFile.ReadStateDict(weightsPath);
         if (numClasses is null && checkpoint.TryGetValue("fc.weight", out var fc))
@@ -71,7 +78,7 @@ public sealed class TorchEngine : IInferenceEngine
             throw;
         }
 
-        return new TorchEngine(model, ImageNetLabels.For(model.Config.NumClasses, weightsPath));
+        return new TorchEngine(model, ImageNetLabels.For(model.Config.NumClasses, weightsPath), precision);
     }
 
     /// <summary>Class probabilities (softmax of the logits), the top <paramref name="topk"/> per row.</summary>
@@ -129,10 +136,18 @@ public sealed class TorchEngine : IInferenceEngine
 
     public void Dispose() => Model.Dispose();
 
-    private Tensor Sliced(Tensor batch, Func<Tensor, Tensor> forward)
+    private ScalarType ComputeType => Precision == Precision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+
+    /// <summary>Runs <paramref name="model"/> over the batch in slices, in the engine's precision; the result is float32.</summary>
+    private Tensor Sliced(Tensor batch, Func<Tensor, Tensor> model)
     {
+        var forward = Precision == Precision.Float32 ? model : x =>
+        {
+            using var scope = NewDisposeScope();
+            return model(x.to(ComputeType)).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        };
         var n = batch.shape[0];
-        var slice = MicroBatch ?? (batch.shape[2] * batch.shape[3] >= 128 * 128 ? 1 : int.MaxValue);
+        var slice = MicroBatch ?? (batch.shape[2] * batch.shape[3] < 128 * 128 ? int.MaxValue : Precision == Precision.BFloat16 ? 4 : 1);
         if (n <= slice)
         {
             return forward(batch);

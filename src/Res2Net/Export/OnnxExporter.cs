@@ -64,9 +64,12 @@ public static class OnnxExporter
     public const string LogitsName = "logits";
     public const string EmbeddingName = "embedding";
 
-    public static void Export(Res2NetBackbone model, string path, OnnxExportOptions? options = null)
+    public static void Export(Res2NetBackbone model, string path, OnnxExportOptions? options = null) => Write(Build(model, options), path);
+
+    /// <summary>Writes a model through a temporary file and a rename (an interrupted write leaves no half file).</summary>
+    public static void Write(ModelProto model, string path)
     {
-        var bytes = ExportBytes(model, options);
+        var bytes = model.ToByteArray();
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
         File.WriteAllBytes(temp, bytes);

@@ -39,6 +39,9 @@ public sealed partial class Bottle2neck
         }
     }
 
+    /// <summary>Casts the inference plan's folded weights (the model's own parameters are cast by Module.to).</summary>
+    internal void ConvertInference(ScalarType dtype) => plan?.ConvertTo(dtype);
+
     /// <summary>Forgets the inference plan (the block then always runs its training-time path).</summary>
     public void DropInference()
     {
@@ -69,12 +72,14 @@ public sealed partial class Bottle2neck
     /// <summary>Folds a batch norm into the convolution before it: W' = W * g / sqrt(v + eps), b' = b0 - m * g / sqrt(v + eps).</summary>
     internal static (Tensor Weight, Tensor Bias) Fold(Conv2dLayer conv, BatchNorm2d bn)
     {
-        var scale = bn.weight!.detach() / (bn.running_var! + bn.eps).sqrt();
-        var weight = conv.Weight.detach() * scale.view(-1, 1, 1, 1);
-        var bias = bn.bias!.detach() - (bn.running_mean! * scale);
+        // In float32 whatever the parameters are stored in: the folded weights are rounded once, at the end.
+        var f = ScalarType.Float32;
+        var scale = bn.weight!.detach().to(f) / (bn.running_var!.to(f) + bn.eps).sqrt();
+        var weight = conv.Weight.detach().to(f) * scale.view(-1, 1, 1, 1);
+        var bias = bn.bias!.detach().to(f) - (bn.running_mean!.to(f) * scale);
         if (conv.Bias is not null)
         {
-            bias = bias + (conv.Bias.detach() * scale);
+            bias = bias + (conv.Bias.detach().to(f) * scale);
         }
 
         return (weight.contiguous(), bias.contiguous());
@@ -113,10 +118,10 @@ public sealed partial class Bottle2neck
 
         private readonly Bottle2neck block;
         private readonly int padded;
-        private readonly Tensor w1, b1, w3, b3;
         private readonly Tensor[] ws, bs;
-        private readonly Tensor? wGrouped, bGrouped;
-        private readonly Tensor? wDown, bDown;
+        private Tensor w1, b1, w3, b3;
+        private Tensor? wGrouped, bGrouped;
+        private Tensor? wDown, bDown;
         private readonly Module<Tensor, Tensor>? downPool;
         private readonly long downStride;
 
@@ -161,6 +166,32 @@ public sealed partial class Bottle2neck
                 (wDown, bDown) = Fold(conv, bn);
                 downStride = conv.Stride;
                 downPool = parts.Count == 3 ? (Module<Tensor, Tensor>)parts[0] : null;
+            }
+
+            // Folded in float32; stored as the block's parameters are (bfloat16 after a conversion).
+            ConvertTo(block.conv1.Weight.dtype);
+        }
+
+        public void ConvertTo(ScalarType dtype)
+        {
+            Tensor Cast(Tensor t)
+            {
+                if (t.dtype == dtype)
+                {
+                    return t;
+                }
+
+                var c = t.to(dtype);
+                t.Dispose();
+                return c;
+            }
+
+            (w1, b1, w3, b3) = (Cast(w1), Cast(b1), Cast(w3), Cast(b3));
+            (wGrouped, bGrouped) = wGrouped is null ? (null, null) : (Cast(wGrouped), Cast(bGrouped!));
+            (wDown, bDown) = wDown is null ? (null, null) : (Cast(wDown), Cast(bDown!));
+            for (var i = 0; i < ws.Length; i++)
+            {
+                (ws[i], bs[i]) = (Cast(ws[i]), Cast(bs[i]));
             }
         }
 

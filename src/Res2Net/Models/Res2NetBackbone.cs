@@ -60,16 +60,26 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Prepares the fast inference path of every block (see <see cref="Bottle2neck.PrepareInference"/>): used whenever
-    /// gradients are off, until the model is switched to training. Call again after changing weights.
+    /// gradients are off, until the model is switched to training. Call again after changing weights. With a
+    /// <paramref name="dtype"/> other than float32 (bfloat16), batch norm is folded in float32 and then the whole model
+    /// is cast: inputs must then come in that type.
     /// </summary>
-    public void PrepareInference(bool groupFirstBlocks = true)
+    public void PrepareInference(bool groupFirstBlocks = true, ScalarType dtype = ScalarType.Float32)
     {
-        foreach (var (_, m) in named_modules())
+        var blocks = modules().OfType<Bottle2neck>().ToList();
+        foreach (var block in blocks)
         {
-            if (m is Bottle2neck block)
+            block.PrepareInference(groupFirstBlocks);
+        }
+
+        if (parameters().FirstOrDefault()?.dtype is { } current && current != dtype)
+        {
+            foreach (var block in blocks)
             {
-                block.PrepareInference(groupFirstBlocks);
+                block.ConvertInference(dtype);
             }
+
+            this.to(dtype);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Res2Net.Engines;
 using Res2Net.Models;
 using Res2Net.Weights;
 using TorchSharp;
@@ -306,11 +307,23 @@ public sealed class Trainer
         return Evaluate(model, maker, test.Count, batchSize);
     }
 
+    /// <summary>The same on any inference engine (e.g. an INT8 ONNX export), with the model's normalisation.</summary>
+    public static EvalResult Evaluate(IInferenceEngine engine, ImageDataset test, PreprocessConfig preprocess, int batchSize = 500, int? imageSize = null)
+    {
+        var maker = new BatchMaker(test, engine.InChannels, imageSize ?? Math.Min(test.Height, test.Width), preprocess.Mean, preprocess.Std);
+        return Evaluate(engine.Logits, maker, test.Count, batchSize);
+    }
+
     private static EvalResult Evaluate(Res2NetBackbone model, BatchMaker maker, int count, int batchSize)
     {
-        var classes = model.Config.NumClasses;
         model.eval();
         using var inference = inference_mode();
+        var dtype = model.parameters().First().dtype;   // bfloat16 when converted for inference (evaluate --precision bf16)
+        return Evaluate(x => model.call(x.to(dtype)).to(ScalarType.Float32), maker, count, batchSize);
+    }
+
+    private static EvalResult Evaluate(Func<Tensor, Tensor> logitsOf, BatchMaker maker, int count, int batchSize)
+    {
         double lossSum = 0;
         long top1 = 0, top5 = 0;
         var indices = Enumerable.Range(0, count).ToArray();
@@ -319,9 +332,9 @@ public sealed class Trainer
             using var scope = NewDisposeScope();
             var n = Math.Min(batchSize, count - start);
             var (x, y) = maker.Make(indices.AsSpan(start, n), Augmentation.None, null);
-            var logits = model.call(x);
+            var logits = logitsOf(x);
             lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
-            var k = Math.Min(5, classes);
+            var k = Math.Min(5, (int)logits.shape[1]);
             var (_, top) = logits.topk(k, dim: 1);
             var hits = top.eq(y.unsqueeze(1));
             top1 += hits.narrow(1, 0, 1).sum().item<long>();

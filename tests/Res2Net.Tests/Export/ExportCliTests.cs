@@ -1,6 +1,9 @@
 using System.Text.Json;
 using Onnx;
+using Res2Net.Engines;
+using Res2Net.Models;
 using Res2Net.Tests.Cli;
+using Res2Net.Weights;
 using Xunit;
 
 namespace Res2Net.Tests.Export;
@@ -41,13 +44,81 @@ public class ExportCliTests
             "--seconds", "0.2", "--format", "json");
         Assert.True(r.ExitCode == 0, r.StdErr);
         var json = JsonDocument.Parse(r.StdOut).RootElement;
-        Assert.Equal(["model", "engine", "batch", "images_per_second", "median_ms", "p95_ms", "peak_rss_mb", "gflops"],
+        Assert.Equal(["model", "engine", "batch", "images_per_second", "median_ms", "p95_ms", "peak_rss_mb", "gflops", "precision"],
             json.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("fp32", json.GetProperty("precision").GetString());
         Assert.Equal(engine, json.GetProperty("engine").GetString());
         Assert.Equal(2, json.GetProperty("batch").GetInt32());
         Assert.True(json.GetProperty("images_per_second").GetDouble() > 0);
         Assert.True(json.GetProperty("p95_ms").GetDouble() >= json.GetProperty("median_ms").GetDouble());
         Assert.True(json.GetProperty("peak_rss_mb").GetDouble() > 50);
         Assert.True(json.GetProperty("gflops").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void Bench_runs_bfloat16_on_the_torch_engine_and_refuses_it_on_onnx()
+    {
+        var onnx = CliRunner.Run("bench", "--model", "res2net_small", "--engine", "onnx", "--precision", "bf16", "--size", "32", "--seconds", "0.2");
+        Assert.Equal(2, onnx.ExitCode);
+        Assert.Equal("res2net: error: bf16 runs on the torch engine only: ONNX Runtime has no bfloat16 convolution kernels for x86 CPUs.\n",
+            onnx.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
+
+        var r = CliRunner.Run("bench", "--model", "res2net_small", "--engine", "torch", "--precision", "bf16", "--batch", "2", "--size", "32",
+            "--threads", "1", "--seconds", "0.2", "--format", "json");
+        if (!Precisions.CpuHasBFloat16)
+        {
+            Assert.Equal(2, r.ExitCode);
+            Assert.Contains("bf16 needs a CPU with AVX-512 BF16 or AMX", r.StdErr);
+            return;
+        }
+
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal("bf16", JsonDocument.Parse(r.StdOut).RootElement.GetProperty("precision").GetString());
+    }
+
+    [Fact]
+    public void Int8_export_needs_calibration_and_reports_a_damaged_photo_by_name()
+    {
+        using var dir = new TempDir();
+        var none = CliRunner.Run("export", "--model", "res2net_small", "--fresh", "--size", "32", "--int8", "--output", dir.File("x.onnx"));
+        Assert.Equal(2, none.ExitCode);
+        Assert.Equal("res2net: error: --int8 needs --calibrate with images or .npy batches, and a fixed --size.\n",
+            none.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
+        Assert.False(File.Exists(dir.File("x.onnx")));
+
+        // The fixture photos include truncated.jpg: named on stderr, the others calibrate, the file is written, exit 1.
+        var r = CliRunner.Run("export", "--model", "res2net_small", "--fresh", "--size", "32", "--int8",
+            "--calibrate", Path.Combine(TestPaths.Fixtures, "images"), "--output", dir.File("q.onnx"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("truncated.jpg: the image is damaged or truncated", r.StdErr);
+        Assert.Contains("INT8, calibrated on 6 images", r.StdErr);
+        var proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(dir.File("q.onnx")));
+        OnnxExportTests.AssertValid(proto, 17);
+        Assert.Contains(proto.Graph.Node, n => n.OpType == "QuantizeLinear");
+    }
+
+    [Fact]
+    public void Evaluate_gives_the_same_numbers_on_a_checkpoint_and_on_its_onnx_export()
+    {
+        using var dir = new TempDir();
+        using (var model = ModelRegistry.Create("res2net_small", numClasses: 10, inChannels: 1))
+        {
+            ModelWeights.Save(model, dir.File("w.pth"));
+        }
+
+        var export = CliRunner.Run("export", "--model", "res2net_small", "--weights", dir.File("w.pth"), "--size", "28", "--output", dir.File("w.onnx"));
+        Assert.True(export.ExitCode == 0, export.StdErr);
+        var torch = CliRunner.Run("evaluate", "--model", "res2net_small", "--weights", dir.File("w.pth"), "--format", "json");
+        var onnx = CliRunner.Run("evaluate", "--model", "res2net_small", "--onnx", dir.File("w.onnx"), "--format", "json");
+        Assert.True(torch.ExitCode == 0 && onnx.ExitCode == 0, torch.StdErr + onnx.StdErr);
+        var a = JsonDocument.Parse(torch.StdOut).RootElement;
+        var b = JsonDocument.Parse(onnx.StdOut).RootElement;
+        Assert.Equal(1000, b.GetProperty("images").GetInt32());
+        Assert.Equal(a.GetProperty("top1").GetDouble(), b.GetProperty("top1").GetDouble());
+        Assert.Equal(a.GetProperty("loss").GetDouble(), b.GetProperty("loss").GetDouble(), 4);
+
+        var both = CliRunner.Run("evaluate", "--model", "res2net_small", "--onnx", dir.File("w.onnx"), "--weights", dir.File("w.pth"));
+        Assert.Equal(2, both.ExitCode);
+        Assert.Equal("res2net: error: Give either --weights (a checkpoint) or --onnx (an ONNX file).\n", both.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
     }
 }

@@ -188,7 +188,13 @@ public class OnnxExportTests
         foreach (var init in proto.Graph.Initializer)
         {
             Assert.True(known.Add(init.Name), $"duplicate initializer {init.Name}");
-            Assert.Equal(init.Dims.Aggregate(1L, (a, b) => a * b) * (init.DataType == (int)TensorProto.Types.DataType.Int64 ? 8 : 4), init.RawData.Length);
+            var bytes = (TensorProto.Types.DataType)init.DataType switch
+            {
+                TensorProto.Types.DataType.Int64 => 8,
+                TensorProto.Types.DataType.Int8 or TensorProto.Types.DataType.Uint8 => 1,
+                _ => 4,
+            };
+            Assert.Equal(init.Dims.Aggregate(1L, (a, b) => a * b) * bytes, init.RawData.Length);
         }
 
         var nodeNames = new HashSet<string>();
