@@ -70,6 +70,11 @@ internal static class Options
         return option;
     }
 
+    public static Option<string> OnnxFile() => new("--onnx")
+    {
+        Description = "Run this ONNX file with ONNX Runtime (e.g. from 'export --int8') instead of the model's weights; --model still sets the preprocessing.",
+    };
+
     public static Option<int?> Size() => new("--size")
     {
         Description = "Network input side in pixels (default: the model's, 224).",

@@ -8,11 +8,21 @@ namespace Res2Net.Cli;
 internal static class Predictors
 {
     public static Predictor Load(ModelInfo info, string? weights, int? size, double? cropPct, EngineKind engineKind = EngineKind.Torch,
-        Precision precision = Precision.Float32)
+        Precision precision = Precision.Float32, string? onnxFile = null)
     {
+        if (onnxFile is not null && weights is not null)
+        {
+            throw new ArgumentException("--onnx and --weights exclude each other (an ONNX file carries its weights).");
+        }
+
         // Before the weights are resolved (and perhaps downloaded): an impossible precision fails at once.
-        Precisions.Check(precision, engineKind);
-        var engine = InferenceEngines.Load(engineKind, info.Name, WeightsResolver.Resolve(info, weights), precision: precision);
+        Precisions.Check(precision, onnxFile is null ? engineKind : EngineKind.Onnx);
+        IInferenceEngine engine = onnxFile is not null
+            ? OnnxEngine.FromFile(onnxFile)
+            : InferenceEngines.Load(engineKind, info.Name, WeightsResolver.Resolve(info, weights), precision: precision);
+
+        // An ONNX file exported at a fixed size gets its photos preprocessed to that size.
+        size ??= (engine as OnnxEngine)?.FixedInputSize;
         try
         {
             return new Predictor(engine, Preprocessor(info, size, cropPct, engine.InChannels));

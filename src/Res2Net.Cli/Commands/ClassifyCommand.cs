@@ -17,12 +17,13 @@ internal static class ClassifyCommand
         var batchSize = Options.BatchSize();
         var engine = Options.Engine();
         var precision = Options.Precision();
+        var onnx = Options.OnnxFile();
         var size = Options.Size();
         var crop = Options.CropPct();
         var inputs = Options.Inputs();
         var command = new Command("classify", "Top-k ImageNet classes for photos, folders of photos and .npy batches.")
         {
-            model, weights, topk, format, batchSize, engine, precision, size, crop, inputs,
+            model, weights, topk, format, batchSize, engine, precision, onnx, size, crop, inputs,
         };
         command.SetAction(parse => Run.Guarded(parse, () =>
         {
@@ -34,7 +35,7 @@ internal static class ClassifyCommand
 
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             using var predictor = Predictors.Load(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop),
-                InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!));
+                InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(onnx));
             var json = parse.GetValue(format) == "json";
             var table = json ? null : new Table().AddColumns("input", "row", "rank", "prob", "label");
             var failed = 0;

@@ -15,7 +15,7 @@ internal static class EvaluateCommand
     {
         var model = Options.Model();
         var weights = Options.Weights(required: false);
-        var onnx = new Option<string>("--onnx") { Description = "Evaluate this ONNX file with ONNX Runtime instead of a checkpoint (e.g. an 'export --int8')." };
+        var onnx = Options.OnnxFile();
         var data = new Option<string?>("--data", "-d") { Description = "Dataset directory (as for 'train'); its test split is evaluated. Default: the embedded Fashion-MNIST sample." };
         var format = Options.Format("table", "json");
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "Images per forward pass.", DefaultValueFactory = _ => 500 };

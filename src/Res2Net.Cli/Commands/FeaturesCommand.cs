@@ -28,19 +28,20 @@ internal static class FeaturesCommand
         var batchSize = Options.BatchSize();
         var engine = Options.Engine();
         var precision = Options.Precision();
+        var onnx = Options.OnnxFile();
         var size = Options.Size();
         var crop = Options.CropPct();
         var inputs = Options.Inputs();
         var command = new Command("features", "Write embeddings or stage feature maps of photos or .npy batches to a .npy file.")
         {
-            model, weights, stage, output, format, batchSize, engine, precision, size, crop, inputs,
+            model, weights, stage, output, format, batchSize, engine, precision, onnx, size, crop, inputs,
         };
         command.SetAction(parse => Run.Guarded(parse, () =>
         {
             var which = Enum.Parse<FeatureStage>(parse.GetValue(stage)!, ignoreCase: true);
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             using var predictor = Predictors.Load(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop),
-                InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!));
+                InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(onnx));
             var files = Engines.Predictor.ExpandInputs(parse.GetValue(inputs)!);
             var rows = new List<(InputItem Item, FeatureRow Row)>();
             var failed = 0;

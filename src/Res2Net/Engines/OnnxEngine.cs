@@ -56,10 +56,11 @@ public sealed class OnnxEngine : IInferenceEngine
             if (open is not null)
             {
                 single = open(sessionOptions);
-                if (single.InputMetadata.Values.First().Dimensions is { Length: 4 } dims && dims[1] > 0)
+                if (single.InputMetadata.Values.First().Dimensions is { Length: 4 } dims)
                 {
-                    // A file says how many channels it takes.
-                    InChannels = dims[1];
+                    // A file says how many channels, and perhaps what size, it takes.
+                    InChannels = dims[1] > 0 ? dims[1] : inChannels;
+                    FixedInputSize = dims[2] > 0 && dims[2] == dims[3] ? dims[2] : null;
                 }
 
                 classes = single.OutputMetadata.TryGetValue(OnnxExporter.LogitsName, out var logits) ? logits.Dimensions[^1]
@@ -80,6 +81,9 @@ public sealed class OnnxEngine : IInferenceEngine
     public int InChannels { get; }
 
     public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>The square input side an ONNX file was exported for (null: any size, or an engine that exports per size).</summary>
+    public int? FixedInputSize { get; }
 
     /// <summary>Where the first export used was cached (null before the first run, when built in memory or opened from a file).</summary>
     public string? CachedModelPath { get; private set; }
@@ -123,9 +127,14 @@ public sealed class OnnxEngine : IInferenceEngine
             (e, so) => (new InferenceSession(OnnxExporter.ExportBytes(model, e), so), null), options.Export, model.Config.NumClasses, model);
     }
 
-    /// <summary>Runs any ONNX classifier file with one NCHW float input (e.g. PyTorch's own export, for comparison).</summary>
+    /// <summary>
+    /// Runs any ONNX classifier file with one NCHW float input (an <c>export --int8</c>, or PyTorch's own export for
+    /// comparison); class names come from a classes.txt beside it, as for checkpoints.
+    /// </summary>
     public static OnnxEngine FromFile(string onnxPath, int inChannels = 3, int? threads = null) =>
-        new(inChannels, threads, so => new InferenceSession(onnxPath, so), null, null, 0, null);
+        File.Exists(onnxPath)
+            ? new(inChannels, threads, so => new InferenceSession(onnxPath, so), null, null, 0, null, onnxPath)
+            : throw new FileNotFoundException($"{onnxPath}: no such ONNX file.", onnxPath);
 
     /// <summary>Runs an ONNX model held in memory (no stage outputs unless it has them).</summary>
     public static OnnxEngine FromBytes(byte[] onnx, int inChannels = 3, int? threads = null) =>
@@ -210,6 +219,11 @@ public sealed class OnnxEngine : IInferenceEngine
 
         if (single is not null)
         {
+            if (FixedInputSize is { } side && (batch.shape[2] != side || batch.shape[3] != side))
+            {
+                throw new ArgumentException($"This ONNX model takes {side}x{side} inputs, not {batch.shape[2]}x{batch.shape[3]}; use --size {side} or export it again with --size {batch.shape[2]}.");
+            }
+
             return stages ? throw new ArgumentException("Stage maps need an engine built from a model; this ONNX file has none.") : single;
         }
 

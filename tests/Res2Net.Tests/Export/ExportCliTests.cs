@@ -121,4 +121,38 @@ public class ExportCliTests
         Assert.Equal(2, both.ExitCode);
         Assert.Equal("res2net: error: Give either --weights (a checkpoint) or --onnx (an ONNX file).\n", both.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Classify_runs_an_onnx_file_with_the_class_names_beside_it()
+    {
+        using var dir = new TempDir();
+        using (var model = ModelRegistry.Create("res2net_small", numClasses: 3, inChannels: 1))
+        {
+            ModelWeights.Save(model, dir.File("w.pth"));
+        }
+
+        File.WriteAllLines(dir.File("classes.txt"), ["alpha", "beta", "gamma"]);
+        Npy.Write(dir.File("x.npy"), TensorData.FromFloats(Enumerable.Range(0, 2 * 28 * 28).Select(i => (float)Math.Sin(i * 0.37)).ToArray(), [2, 1, 28, 28]));
+        var export = CliRunner.Run("export", "--model", "res2net_small", "--weights", dir.File("w.pth"), "--size", "28", "--output", dir.File("w.onnx"));
+        Assert.True(export.ExitCode == 0, export.StdErr);
+
+        var onnx = CliRunner.Run("classify", "--model", "res2net_small", "--onnx", dir.File("w.onnx"), "--topk", "3", "--format", "json", dir.File("x.npy"));
+        var torch = CliRunner.Run("classify", "--model", "res2net_small", "--weights", dir.File("w.pth"), "--topk", "3", "--format", "json", dir.File("x.npy"));
+        Assert.True(onnx.ExitCode == 0 && torch.ExitCode == 0, onnx.StdErr + torch.StdErr);
+        var a = onnx.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var b = torch.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(2, a.Count);
+        for (var row = 0; row < 2; row++)
+        {
+            var ta = a[row].GetProperty("top").EnumerateArray().ToList();
+            var tb = b[row].GetProperty("top").EnumerateArray().ToList();
+            Assert.Equal(tb.Select(t => t.GetProperty("label").GetString()), ta.Select(t => t.GetProperty("label").GetString()));
+            Assert.All(ta, t => Assert.Contains(t.GetProperty("label").GetString(), new[] { "alpha", "beta", "gamma" }));
+            Assert.Equal(tb[0].GetProperty("prob").GetDouble(), ta[0].GetProperty("prob").GetDouble(), 4);
+        }
+
+        var both = CliRunner.Run("classify", "--model", "res2net_small", "--onnx", dir.File("w.onnx"), "--weights", dir.File("w.pth"), dir.File("x.npy"));
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("--onnx and --weights exclude each other", both.StdErr);
+    }
 }
