@@ -1,3 +1,4 @@
+using TorchSharp;
 using Res2Net.Models;
 using Xunit;
 using static TorchSharp.torch;
@@ -45,11 +46,18 @@ public class ConvolutionWorkaroundTests
     [InlineData(16, 14, 32, 1)]
     [InlineData(36, 14, 32, 1)]
     [InlineData(144, 4, 32, 1)]
-    public void Gradients_match_the_reference_kernel(int channels, int size, int batch, int stride)
+    [InlineData(144, 16, 8, 1, 6)]   // Res2NeXt-29: 6 groups of 24 channels
+    [InlineData(144, 16, 8, 2, 6)]
+    [InlineData(144, 32, 2, 2, 6)]
+    [InlineData(144, 32, 2, 1, 6)]
+    [InlineData(288, 32, 2, 2, 6)]
+    [InlineData(288, 16, 2, 1, 6)]
+    [InlineData(288, 8, 8, 1, 6)]    // 48-channel groups
+    public void Gradients_match_the_reference_kernel(int channels, int size, int batch, int stride, int groups = 1)
     {
         using var scope = NewDisposeScope();
         manual_seed(11);
-        using var conv = new Conv2dLayer(channels, channels, kernelSize: 3, stride: stride, padding: 1);
+        using var conv = new Conv2dLayer(channels, channels, kernelSize: 3, stride: stride, padding: 1, groups: groups);
         var x = randn(batch, channels, size, size).requires_grad_();
         var upstream = randn_like(conv.call(x));
 
@@ -57,7 +65,7 @@ public class ConvolutionWorkaroundTests
         {
             x.grad?.zero_();
             conv.Weight.grad?.zero_();
-            var y = oneDnn ? conv.call(x) : nn.functional.conv2d(x, conv.Weight, null, [stride, stride], [1, 1]);
+            var y = oneDnn ? conv.call(x) : nn.functional.conv2d(x, conv.Weight, null, [stride, stride], [1, 1], groups: groups);
             (y * upstream).sum().backward();
             return (x.grad!.clone(), conv.Weight.grad!.clone());
         });
@@ -127,8 +135,8 @@ public class StridedPointwiseTests
 }
 
 /// <summary>
-/// A whole training step of the small-image models (what `res2net train` runs) gives the same loss and parameter
-/// gradients with oneDNN as with LibTorch's reference kernels.
+/// A whole training step of the small-image models (what `res2net train` runs) gives the parameter gradients of the same
+/// step in float64 (LibTorch's double kernels, which oneDNN does not serve), with oneDNN as with the reference kernels.
 /// </summary>
 [Collection(nameof(GlobalTorchState))]
 public class TrainingGradientTests
@@ -138,8 +146,8 @@ public class TrainingGradientTests
     [InlineData("resnet_small", 1, 28, 32)]
     [InlineData("res2net_cifar_small", 1, 28, 16)]
     [InlineData("resnet_cifar_small", 3, 32, 8)]
-    [InlineData("res2next29_6cx24wx4s", 3, 32, 2, Skip = "Known LibTorch 2.10 defect, not worked around: layer2.0.bn1's gradient comes out 5.6% off (README, Training)")]
-    public void Match_the_reference_kernels(string name, int channels, int size, int batch)
+    [InlineData("res2next29_6cx24wx4s", 3, 32, 2)]
+    public void Match_float64(string name, int channels, int size, int batch)
     {
         using var scope = NewDisposeScope();
         manual_seed(5);
@@ -148,26 +156,32 @@ public class TrainingGradientTests
         var x = randn(batch, channels, size, size);
         var y = randint(10, [batch]);
 
-        Dictionary<string, Tensor> Grads(bool oneDnn) => GlobalTorchState.WithOneDnn(oneDnn, () =>
+        Dictionary<string, Tensor> Grads(Tensor input)
         {
             foreach (var p in model.parameters())
             {
-                p.grad?.zero_();
+                p.grad = null;
             }
 
             // Batch-norm running statistics change with every forward; the gradients do not depend on them.
-            nn.functional.cross_entropy(model.call(x), y).backward();
-            return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone());
-        });
+            nn.functional.cross_entropy(model.call(input), y).backward();
+            return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.to(ScalarType.Float32).clone());
+        }
 
-        var actual = Grads(oneDnn: true);
-        var expected = Grads(oneDnn: false);
+        var oneDnn = GlobalTorchState.WithOneDnn(true, () => Grads(x));
+        var reference = GlobalTorchState.WithOneDnn(false, () => Grads(x));
+        model.to(ScalarType.Float64);
+        var truth = Grads(x.to(ScalarType.Float64));
 
-        // Relative to each gradient's norm: summation order differs between the kernels (batch-norm gradients cancel
-        // a lot, so up to ~0.3% here), while the bugs seen were 5-15% (a 36-channel bottleneck).
-        var worst = expected.Keys
-            .Select(k => (Key: k, Error: ((actual[k] - expected[k]).norm() / (expected[k].norm() + 1e-12f)).item<float>()))
+        (string Key, float Error) Worst(Dictionary<string, Tensor> grads) => truth.Keys
+            .Select(k => (Key: k, Error: ((grads[k] - truth[k]).norm() / (truth[k].norm() + 1e-12f)).item<float>()))
             .MaxBy(e => e.Error);
-        Assert.True(worst.Error < 1e-2, $"{name}: gradient of {worst.Key} off by {worst.Error:G3} of its norm");
+
+        // Relative to each gradient's norm. Float32 summation alone gives up to 1.1% here (batch-norm bias gradients
+        // cancel a lot); the defects found were 5-15% (a 36-channel bottleneck, strided grouped convolutions).
+        var r = Worst(reference);
+        Assert.True(r.Error < 2e-2, $"{name}: reference kernels, gradient of {r.Key} off by {r.Error:G3}");
+        var o = Worst(oneDnn);
+        Assert.True(o.Error < 2e-2, $"{name}: oneDNN, gradient of {o.Key} off by {o.Error:G3} (reference kernels: {r.Error:G3})");
     }
 }
