@@ -7,6 +7,7 @@
 # Usage: WEIGHTS=res2net50_26w_4s.pth bench/bench_classify_memory.sh
 # Environment: MODEL=res2net50_26w_4s IMAGES=1000 BATCH=16 ENGINE=torch THREADS(unused: LibTorch takes all cores)
 #   WEIGHTS=FILE  checkpoint of MODEL; default: the published weights (downloaded into $RES2NET_HOME once)
+#   EXTRA="--precision bf16" or EXTRA="--onnx model-int8.onnx" (then leave WEIGHTS unset): more classify options
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 model=${MODEL:-res2net50_26w_4s}
@@ -29,7 +30,8 @@ for i in $(seq 0 $((images - 1))); do
 done
 
 start=$(date +%s.%N)
-"$cli" classify --model "$model" "${weights_arg[@]}" --engine "$engine" --batch-size "$batch" --topk 1 --format json \
+# shellcheck disable=SC2086
+"$cli" classify --model "$model" "${weights_arg[@]}" ${EXTRA:-} --engine "$engine" --batch-size "$batch" --topk 1 --format json \
   "$work/photos" > "$work/out.json" 2> "$work/err.txt" &
 pid=$!
 : > "$work/rss.txt"
@@ -46,10 +48,10 @@ wait "$pid" || { echo "bench: classify failed:" >&2; cat "$work/err.txt" >&2; ex
 end=$(date +%s.%N)
 classified=$(wc -l < "$work/out.json")
 
-awk -v start="$start" -v end="$end" -v hwm="$hwm" -v n="$classified" -v model="$model" -v batch="$batch" -v engine="$engine" '
+awk -v start="$start" -v end="$end" -v hwm="$hwm" -v n="$classified" -v model="$model" -v batch="$batch" -v engine="$engine" -v extra="${EXTRA:-}" '
   { t[NR] = $1; r[NR] = $2 / 1024 }
   END {
-    printf "%s, %s engine, %d images at batch %d, %.1f s (%.1f images/s incl. start-up)\n", model, engine, n, batch, end - start, n / (end - start)
+    printf "%s, %s engine %s, %d images at batch %d, %.1f s (%.1f images/s incl. start-up)\n", model, engine, extra, n, batch, end - start, n / (end - start)
     printf "peak RSS (VmHWM) %.0f MB\n", hwm / 1024
     printf "RSS by fifth of the run (MB):"
     for (f = 1; f <= 5; f++) { i = int(NR * f / 5); if (i < 1) i = 1; printf " %.0f", r[i] }
