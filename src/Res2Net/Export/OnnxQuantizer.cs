@@ -58,12 +58,20 @@ public static class OnnxQuantizer
         foreach (var (data, shape) in batches)
         {
             Observe(ranges, inputName, data);
-            using var value = OrtValue.CreateTensorValueFromMemory(data, shape);
-            using var runOptions = new RunOptions();
-            using var results = session.Run(runOptions, [inputName], [value], names);
-            for (var i = 0; i < names.Length; i++)
+
+            // One image at a time: every value of the graph is an output here, which at batch 32 and 224x224 would
+            // hold gigabytes at once.
+            var per = (int)(data.Length / shape[0]);
+            for (var n = 0; n < shape[0]; n++)
             {
-                Observe(ranges, names[i], results[i].GetTensorDataAsSpan<float>());
+                var one = data.AsSpan(n * per, per).ToArray();
+                using var value = OrtValue.CreateTensorValueFromMemory(one, [1, .. shape[1..]]);
+                using var runOptions = new RunOptions();
+                using var results = session.Run(runOptions, [inputName], [value], names);
+                for (var i = 0; i < names.Length; i++)
+                {
+                    Observe(ranges, names[i], results[i].GetTensorDataAsSpan<float>());
+                }
             }
         }
 
