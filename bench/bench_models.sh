@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Both engines on every registered ImageNet model (fresh weights, 224x224, one batch size, one round each), as a table:
-# the rest of issue 5's table beyond res2net50_26w_4s (bench/bench_engines.sh times that one in detail).
+# the rest of issue 5's table beyond res2net50_26w_4s (bench/bench_engines.sh times that one in detail). Also the
+# torch engine in bfloat16 (where the CPU has it) and each model's INT8 export (calibrated on the fixture photos).
 #
 # Usage: bench/bench_models.sh [--readme]
 #   --readme   also replace the table between the <!-- models:begin --> and <!-- models:end --> markers in README.md
@@ -18,21 +19,32 @@ locked() { if [ -n "$lock" ]; then flock "$lock" "$@"; else "$@"; fi; }
 models=${MODELS:-$("$cli" models --format json | jq -r '.[] | select(.official_params != null) | .name')}
 
 results=$(mktemp)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+photos=$(find "$root/../shared/fixtures/images" -name '*.png' -o -name '*.jpg' ! -name truncated.jpg | sort)
+runs=("--engine torch" "--engine onnx")
+grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && runs+=("--engine torch --precision bf16")
 for model in $models; do
-  for engine in torch onnx; do
-    locked "$cli" bench --model "$model" --engine "$engine" --batch "$batch" --threads "$threads" --seconds "$seconds" --format json \
-      | jq -c . | tee -a "$results" >&2
+  # shellcheck disable=SC2086
+  locked "$cli" export --model "$model" --fresh --size 224 --int8 --calibrate $photos --output "$work/int8.onnx" 2>/dev/null
+  for run in "${runs[@]}" "--engine onnx --onnx $work/int8.onnx"; do
+    # shellcheck disable=SC2086
+    locked "$cli" bench --model "$model" $run --batch "$batch" --threads "$threads" --seconds "$seconds" --format json \
+      | jq -c '. + {engine: (if .engine | startswith("onnx:") then "int8" elif .precision == "bf16" then "bf16" else .engine end)}' \
+      | tee -a "$results" >&2
   done
 done
 
 table=$(jq -s -r --arg batch "$batch" --arg threads "$threads" '
   group_by(.model) | sort_by(.[0].model) as $rows
-  | "| model | GMACs | TorchSharp img/s (batch \($batch)) | ONNX Runtime img/s | ONNX / TorchSharp |",
-    "|---|---|---|---|---|",
+  | "| model | GMACs | TorchSharp img/s (batch \($batch)) | TorchSharp bf16 | ONNX Runtime | ONNX Runtime INT8 | ONNX / TorchSharp |",
+    "|---|---|---|---|---|---|---|",
     ($rows[] | (map(select(.engine == "torch"))[0]) as $t | (map(select(.engine == "onnx"))[0]) as $o
-      | "| \($t.model) | \(($t.gflops / 2 / $t.images_per_second * 100 | round) / 100) | \($t.images_per_second * 10 | round / 10) | \($o.images_per_second * 10 | round / 10) | \(($o.images_per_second / $t.images_per_second * 100 | round) / 100)x |"),
+      | (map(select(.engine == "bf16"))[0]) as $b | (map(select(.engine == "int8"))[0]) as $q
+      | def ips($r): if $r == null then "n/a" else "\($r.images_per_second * 10 | round / 10)" end;
+        "| \($t.model) | \(($t.gflops / 2 / $t.images_per_second * 100 | round) / 100) | \(ips($t)) | \(ips($b)) | \(ips($o)) | \(ips($q)) | \(($o.images_per_second / $t.images_per_second * 100 | round) / 100)x |"),
     "",
-    "Fresh weights, 224x224 float32, batch \($batch), \($threads) threads, one timed run per engine and model."
+    "Fresh weights, 224x224 float32 inputs, batch \($batch), \($threads) threads, one timed run per engine and model; INT8 is `export --int8` calibrated on the six fixture photos."
 ' "$results")
 echo "$table"
 
