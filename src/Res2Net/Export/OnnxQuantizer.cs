@@ -128,7 +128,8 @@ public static class OnnxQuantizer
         var counter = 0;
         string Unique(string hint) => $"{hint}_q{counter++}";
 
-        (string Quantized, string Dequantized) Pair(string value, (float Scale, byte ZeroPoint) p, List<NodeProto> into)
+        // A QuantizeLinear/DequantizeLinear pair after a value; returns the dequantized value's name.
+        string Pair(string value, (float Scale, byte ZeroPoint) p)
         {
             var scale = Scalar(Unique(value + ".scale"), Float, BitConverter.GetBytes(p.Scale));
             var zero = Scalar(Unique(value + ".zero_point"), UInt8, [p.ZeroPoint]);
@@ -136,15 +137,30 @@ public static class OnnxQuantizer
             newInitializers.Add(zero);
             var q = Unique(value + ".u8");
             var dq = Unique(value + ".dq");
-            into.Add(Node("QuantizeLinear", q, [value, scale.Name, zero.Name], q));
-            into.Add(Node("DequantizeLinear", dq, [q, scale.Name, zero.Name], dq));
-            return (q, dq);
+            nodes.Add(Node("QuantizeLinear", q, [value, scale.Name, zero.Name], q));
+            nodes.Add(Node("DequantizeLinear", dq, [q, scale.Name, zero.Name], dq));
+            return dq;
+        }
+
+        // An integer initializer with one scale per output channel (zero points 0) and its DequantizeLinear (axis 0),
+        // replacing the float initializer it was made from; returns the dequantized value's name.
+        string PerChannel(TensorProto original, string suffix, int type, byte[] raw, float[] scales)
+        {
+            var data = new TensorProto { Name = Unique(original.Name + suffix), DataType = type, RawData = ByteString.CopyFrom(raw) };
+            data.Dims.AddRange(original.Dims);
+            var scale = Vector(Unique(original.Name + ".scale"), Float, MemoryMarshal.AsBytes(scales.AsSpan()).ToArray(), scales.Length);
+            var zero = Vector(Unique(original.Name + ".zero_point"), type, new byte[(type == Int32 ? 4 : 1) * scales.Length], scales.Length);
+            newInitializers.AddRange([data, scale, zero]);
+            removed.Add(original.Name);
+            var dq = Unique(original.Name + ".dq");
+            nodes.Add(Node("DequantizeLinear", dq, [data.Name, scale.Name, zero.Name], dq, Axis(0)));
+            return dq;
         }
 
         var dequantized = new Dictionary<string, string>();
         if (qparams.TryGetValue(inputName, out var inputParams))
         {
-            dequantized[inputName] = Pair(inputName, inputParams, nodes).Dequantized;
+            dequantized[inputName] = Pair(inputName, inputParams);
         }
 
         foreach (var node in graph.Node)
@@ -153,16 +169,7 @@ public static class OnnxQuantizer
             {
                 var inputScale = qparams[node.Input[0]].Scale;
                 var (wq, wScales) = QuantizeWeights(w);
-                var wName = Unique(w.Name + ".i8");
-                newInitializers.Add(wq(wName));
-                var wScale = Vector(Unique(w.Name + ".scale"), Float, MemoryMarshal.AsBytes(wScales.AsSpan()).ToArray(), wScales.Length);
-                var wZero = Vector(Unique(w.Name + ".zero_point"), Int8, new byte[wScales.Length], wScales.Length);
-                newInitializers.Add(wScale);
-                newInitializers.Add(wZero);
-                var wDq = Unique(w.Name + ".dq");
-                nodes.Add(Node("DequantizeLinear", wDq, [wName, wScale.Name, wZero.Name], wDq, Axis(0)));
-                removed.Add(w.Name);
-                node.Input[1] = wDq;
+                node.Input[1] = PerChannel(w, ".i8", Int8, MemoryMarshal.AsBytes(wq.AsSpan()).ToArray(), wScales);
 
                 if (node.Input.Count > 2 && initializers.TryGetValue(node.Input[2], out var b))
                 {
@@ -175,16 +182,7 @@ public static class OnnxQuantizer
                         bq[c] = (int)Math.Clamp(Math.Round(bias[c] / bScales[c]), int.MinValue, int.MaxValue);
                     }
 
-                    var bName = Unique(b.Name + ".i32");
-                    newInitializers.Add(Vector(bName, Int32, MemoryMarshal.AsBytes(bq.AsSpan()).ToArray(), bq.Length));
-                    var bScale = Vector(Unique(b.Name + ".scale"), Float, MemoryMarshal.AsBytes(bScales.AsSpan()).ToArray(), bScales.Length);
-                    var bZero = Vector(Unique(b.Name + ".zero_point"), Int32, new byte[4 * bq.Length], bq.Length);
-                    newInitializers.Add(bScale);
-                    newInitializers.Add(bZero);
-                    var bDq = Unique(b.Name + ".dq");
-                    nodes.Add(Node("DequantizeLinear", bDq, [bName, bScale.Name, bZero.Name], bDq, Axis(0)));
-                    removed.Add(b.Name);
-                    node.Input[2] = bDq;
+                    node.Input[2] = PerChannel(b, ".i32", Int32, MemoryMarshal.AsBytes(bq.AsSpan()).ToArray(), bScales);
                 }
             }
 
@@ -201,7 +199,7 @@ public static class OnnxQuantizer
             {
                 if (qparams.TryGetValue(o, out var p))
                 {
-                    dequantized[o] = Pair(o, p, nodes).Dequantized;
+                    dequantized[o] = Pair(o, p);
                 }
             }
         }
@@ -226,7 +224,7 @@ public static class OnnxQuantizer
     }
 
     /// <summary>Symmetric int8 per output channel (axis 0): scale = max |w| / 127.</summary>
-    private static (Func<string, TensorProto> Make, float[] Scales) QuantizeWeights(TensorProto w)
+    private static (sbyte[] Values, float[] Scales) QuantizeWeights(TensorProto w)
     {
         var data = Floats(w);
         var channels = (int)w.Dims[0];
@@ -249,12 +247,7 @@ public static class OnnxQuantizer
             }
         }
 
-        return (name =>
-        {
-            var t = new TensorProto { Name = name, DataType = Int8, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(q.AsSpan())) };
-            t.Dims.AddRange(w.Dims);
-            return t;
-        }, scales);
+        return (q, scales);
     }
 
     private static float[] Floats(TensorProto t) =>
