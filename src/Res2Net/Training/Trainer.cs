@@ -158,6 +158,23 @@ public sealed class Trainer
         var clock = Stopwatch.StartNew();
         var snapshot = Snapshot(options);
         var skipped = 0;
+
+        // What a checkpoint records after `epochsDone` whole epochs (a stop inside an epoch adds the partial sums).
+        TrainingProgress Progress(int epochsDone) => new()
+        {
+            Model = info.Name,
+            NumClasses = train.NumClasses,
+            InChannels = inChannels,
+            ImageSize = size,
+            EpochsDone = epochsDone,
+            OptimizerSteps = optimizer.StepCount,
+            BestTop1 = bestTop1,
+            BestEpoch = bestEpoch,
+            Seed = options.Seed,
+            ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
+            Options = snapshot,
+        };
+
         observer.Info($"{info.Name}: {model.ParameterCount():N0} parameters, {inChannels}x{size}x{size} input, {train.Count:N0} training and {test.Count:N0} test images ({data.Format}), {stepsPerEpoch} steps per epoch");
 
         for (var epoch = startEpoch; epoch <= options.Epochs; epoch++)
@@ -176,24 +193,13 @@ public sealed class Trainer
             {
                 if (cancel.IsCancellationRequested)
                 {
-                    var progress = new TrainingProgress
+                    var progress = Progress(epoch - 1) with
                     {
-                        Model = info.Name,
-                        NumClasses = train.NumClasses,
-                        InChannels = inChannels,
-                        ImageSize = size,
-                        EpochsDone = epoch - 1,
                         StepInEpoch = step,
                         PartialLossSum = lossSum,
                         PartialCorrect = correct,
                         PartialSeen = seen,
                         PartialSeconds = partialSeconds + epochClock.Elapsed.TotalSeconds,
-                        OptimizerSteps = optimizer.StepCount,
-                        BestTop1 = bestTop1,
-                        BestEpoch = bestEpoch,
-                        Seed = options.Seed,
-                        ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
-                        Options = snapshot,
                     };
                     if (stateFile is not null)
                     {
@@ -270,20 +276,7 @@ public sealed class Trainer
 
                 SaveWeights(model, Path.Combine(options.OutDir, "last.pth"));
                 MetricsLog.Append(metricsPath!, metrics);
-                TrainingCheckpoint.Save(stateFile!, model, optimizer, new TrainingProgress
-                {
-                    Model = info.Name,
-                    NumClasses = train.NumClasses,
-                    InChannels = inChannels,
-                    ImageSize = size,
-                    EpochsDone = epoch,
-                    OptimizerSteps = optimizer.StepCount,
-                    BestTop1 = bestTop1,
-                    BestEpoch = bestEpoch,
-                    Seed = options.Seed,
-                    ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
-                    Options = snapshot,
-                });
+                TrainingCheckpoint.Save(stateFile!, model, optimizer, Progress(epoch));
                 TrainingChart.Save(Path.Combine(options.OutDir, TrainingChart.FileName), history, $"{info.Name}: {train.Count:N0} training images ({data.Format}), seed {options.Seed}");
             }
 
