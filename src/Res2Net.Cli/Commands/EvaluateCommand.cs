@@ -54,15 +54,13 @@ internal static class EvaluateCommand
             var small = info.Config is Res2NetConfig { Stem: StemType.Cifar };
             var splits = DatasetLoader.Load(parse.GetValue(data), parse.GetValue(imageSize) ?? (small ? 32 : info.Preprocess.InputSize),
                 engine.InChannels);
-            var classes = engine is TorchEngine te ? te.Model.Config.NumClasses : engine.Labels.Count;
+            var classes = engine.Labels.Count;   // one label per class, whichever engine
             if (classes > 0 && splits.Test.NumClasses > classes)
             {
                 throw new ArgumentException($"{source} classifies {classes} classes but the dataset has {splits.Test.NumClasses}.");
             }
 
-            var result = engine is TorchEngine torch
-                ? Trainer.Evaluate(torch.Model, splits.Test, parse.GetValue(batchSize), parse.GetValue(imageSize))
-                : Trainer.Evaluate(engine, splits.Test, info.Preprocess, parse.GetValue(batchSize), parse.GetValue(imageSize));
+            var result = Trainer.Evaluate(engine, splits.Test, info.Preprocess, parse.GetValue(batchSize), parse.GetValue(imageSize));
             if (parse.GetValue(format) == "json")
             {
                 Console.WriteLine(JsonSerializer.Serialize(new { top1 = Math.Round(result.Top1, 4), top5 = Math.Round(result.Top5, 4), loss = Math.Round(result.Loss, 6), images = result.Images }, Json.Compact));
