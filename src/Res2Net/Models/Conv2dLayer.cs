@@ -79,8 +79,7 @@ public sealed class Conv2dLayer : Module<Tensor, Tensor>
             // gradient of some strided 1x1 convolutions, e.g. 512 to 1024 channels at 14x14, batch 8 (the downsample
             // of Res2NeXt-29's last stage and of the ImageNet models' third stage).
             using var strided = NewDisposeScope();
-            var sub = input[TensorIndex.Ellipsis, TensorIndex.Slice(null, null, Stride), TensorIndex.Slice(null, null, Stride)];
-            return functional.conv2d(sub, weight, bias, [1, 1], [0, 0], d, Groups).MoveToOuterDisposeScope();
+            return functional.conv2d(EveryStride(input), weight, bias, [1, 1], [0, 0], d, Groups).MoveToOuterDisposeScope();
         }
 
         if (Groups > 1 && Stride > 1 && KernelSize > 1 && is_grad_enabled())
@@ -91,8 +90,7 @@ public sealed class Conv2dLayer : Module<Tensor, Tensor>
             // first block of a stage only).
             // (Grouped convolutions are never padded, see PaddingFor.)
             using var strided = NewDisposeScope();
-            var dense = functional.conv2d(input, weight, bias, [1, 1], p, d, Groups);
-            return dense[TensorIndex.Ellipsis, TensorIndex.Slice(null, null, Stride), TensorIndex.Slice(null, null, Stride)].MoveToOuterDisposeScope();
+            return EveryStride(functional.conv2d(input, weight, bias, [1, 1], p, d, Groups)).MoveToOuterDisposeScope();
         }
 
         if (inPad == 0 && outPad == 0)
@@ -119,6 +117,10 @@ public sealed class Conv2dLayer : Module<Tensor, Tensor>
             init.uniform_(bias, -bound, bound);
         }
     }
+
+    /// <summary>Every Stride-th row and column of a (N, C, H, W) map.</summary>
+    private Tensor EveryStride(Tensor x) =>
+        x[TensorIndex.Ellipsis, TensorIndex.Slice(null, null, Stride), TensorIndex.Slice(null, null, Stride)];
 
     private long PaddingFor(long perGroup) =>
         Groups == 1 && KernelSize > 1 && perGroup > OneDnnBlock && perGroup % OneDnnBlock != 0
