@@ -9,19 +9,18 @@
 #   WEIGHTS=FILE  checkpoint of MODEL; default: the published weights (downloaded into $RES2NET_HOME once)
 #   EXTRA="--precision bf16" or EXTRA="--onnx model-int8.onnx" (then leave WEIGHTS unset): more classify options
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 model=${MODEL:-res2net50_26w_4s}
 images=${IMAGES:-1000}
 batch=${BATCH:-16}
 engine=${ENGINE:-torch}
-cli=$root/src/Res2Net.Cli/bin/Release/net10.0/res2net
-[ -x "$cli" ] || flock /tmp/build.lock dotnet build -c Release "$root/src/Res2Net.Cli" >/dev/null
 weights_arg=()
 if [ -n "${WEIGHTS:-}" ]; then weights_arg=(--weights "$WEIGHTS"); fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mapfile -t photos < <(find "$root/../shared/fixtures/images" -type f \( -name '*.png' -o -name '*.jpg' \) ! -name '*truncated*' | sort)
+mapfile -t photos < <(fixture_photos)
 [ "${#photos[@]}" -gt 0 ] || { echo "bench: no fixture photos under ../shared/fixtures/images" >&2; exit 1; }
 mkdir -p "$work/photos"
 for i in $(seq 0 $((images - 1))); do

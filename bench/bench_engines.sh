@@ -15,17 +15,13 @@
 #   RESULTS=FILE            JSON lines to append to and summarise, so several sessions add up (ROUNDS=0: summarise only)
 # Needs: a built CLI (Release) or the .NET SDK, and jq.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 model=${MODEL:-res2net50_26w_4s}
 batches=${BATCHES:-1 8}
 threads=${THREADS:-2}
 rounds=${ROUNDS:-3}
 seconds=${SECONDS_PER_RUN:-8}
-lock=${BENCH_LOCK-/tmp/build.lock}
-cli=$root/src/Res2Net.Cli/bin/Release/net10.0/res2net
-locked() { if [ -n "$lock" ]; then flock "$lock" "$@"; else "$@"; fi; }
-
-[ -x "$cli" ] || locked dotnet build -c Release "$root/src/Res2Net.Cli" >/dev/null
 
 pytorch_onnx=${PYTORCH_ONNX:-}
 if [ -z "$pytorch_onnx" ] && [ -n "${OFFICIAL_DIR:-}" ]; then
@@ -35,7 +31,7 @@ fi
 
 # Our INT8 export (QDQ, calibrated on the fixture photos), timed as a file like PyTorch's export.
 int8_onnx=$(mktemp -d)/$model-int8.onnx
-photos=$(find "$root/../shared/fixtures/images" -name '*.png' -o -name '*.jpg' ! -name truncated.jpg | sort)
+photos=$(fixture_photos)
 # shellcheck disable=SC2086
 [ "$rounds" -gt 0 ] && locked "$cli" export --model "$model" --fresh --size 224 --int8 --calibrate $photos --output "$int8_onnx" >&2
 

@@ -8,20 +8,17 @@
 # Environment: BATCH=8 THREADS=2 SECONDS_PER_RUN=6 MODELS="<all ImageNet models>" BENCH_LOCK=/tmp/build.lock
 # Needs: a built CLI (Release) or the .NET SDK, and jq.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 batch=${BATCH:-8}
 threads=${THREADS:-2}
 seconds=${SECONDS_PER_RUN:-6}
-lock=${BENCH_LOCK-/tmp/build.lock}
-cli=$root/src/Res2Net.Cli/bin/Release/net10.0/res2net
-locked() { if [ -n "$lock" ]; then flock "$lock" "$@"; else "$@"; fi; }
-[ -x "$cli" ] || locked dotnet build -c Release "$root/src/Res2Net.Cli" >/dev/null
 models=${MODELS:-$("$cli" models --format json | jq -r '.[] | select(.official_params != null) | .name')}
 
 results=$(mktemp)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-photos=$(find "$root/../shared/fixtures/images" -name '*.png' -o -name '*.jpg' ! -name truncated.jpg | sort)
+photos=$(fixture_photos)
 runs=("--engine torch" "--engine onnx")
 grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && runs+=("--engine torch --precision bf16")
 for model in $models; do

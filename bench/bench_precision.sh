@@ -7,15 +7,14 @@
 # Usage: bench/bench_precision.sh [--readme]     --readme: also replace the table between the precision markers in README.md
 # Environment: WEIGHTS=bench/results/res2net_small/last.pth  MODEL=res2net_small  DATA=/usr/share/datasets/fashion-mnist  THREADS=2
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 model=${MODEL:-res2net_small}
 weights=${WEIGHTS:-$root/bench/results/$model/last.pth}
 data=${DATA:-/usr/share/datasets/fashion-mnist}
 threads=${THREADS:-2}
-cli=$root/src/Res2Net.Cli/bin/Release/net10.0/res2net
 [ -f "$weights" ] || { echo "bench: $weights not found; train it first with bench/train_fashion_mnist.sh" >&2; exit 1; }
 [ -d "$data" ] || { echo "bench: $data not found; install the Debian package dataset-fashion-mnist" >&2; exit 1; }
-[ -x "$cli" ] || flock /tmp/build.lock dotnet build -c Release "$root/src/Res2Net.Cli" >/dev/null
 
 rows=""
 for precision in fp32 bf16; do
