@@ -17,6 +17,14 @@ public class RuntimeTests
     }
 
     [Fact]
+    public void Glibc_accepts_the_allocator_settings()
+    {
+        // Which settings, and why: TorchRuntime.TuneAllocator. Their effect on speed is measured by bench/, not here.
+        TorchRuntime.Initialize();
+        Assert.True(TorchRuntime.AllocatorTuned);
+    }
+
+    [Fact]
     public void The_copied_native_library_asks_for_GLIBCXX_3_4_32_only_weakly()
     {
         var path = Path.Combine(AppContext.BaseDirectory, "libLibTorchSharp.so");
