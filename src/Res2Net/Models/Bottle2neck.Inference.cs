@@ -94,6 +94,13 @@ public sealed partial class Bottle2neck
     /// <summary>Only maps at least this wide take the per-sample path (small maps batch well).</summary>
     public static int PerSampleConvolutionMinWidth { get; set; } = 28;
 
+    /// <summary>
+    /// A channels-last copy, for pooling: LibTorch 2.10's average pool on NCHW maps (a channel slice especially) is
+    /// 2-3x slower than its channels-last kernel here, while the convolutions stay NCHW (oneDNN's channels-last 1x1
+    /// kernels crash or give wrong results for some shapes in this build).
+    /// </summary>
+    private static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+
     private static Tensor Conv3x3(Tensor x, Tensor w, Tensor? bias, long[] stride, long[] pad, long[] dil, long groups)
     {
         var n = x.shape[0];
@@ -165,7 +172,7 @@ public sealed partial class Bottle2neck
                 var bn = (BatchNorm2d)parts[^1];
                 (wDown, bDown) = Fold(conv, bn);
                 downStride = conv.Stride;
-                downPool = parts.Count == 3 ? (Module<Tensor, Tensor>)parts[0] : null;
+                downPool = parts.Count == 3 && parts[0] is AvgPool2d ? (Module<Tensor, Tensor>)parts[0] : null;
             }
 
             // Folded in float32; stored as the block's parameters are (bfloat16 after a conversion).
@@ -227,7 +234,7 @@ public sealed partial class Bottle2neck
                 }
 
                 var last = splits[b.BranchCount];
-                outputs.Add(b.pool is null ? last : b.pool.call(last));
+                outputs.Add(b.pool is null ? last : b.pool.call(ChannelsLast(last)).contiguous());
                 merged = cat(outputs, 1);
             }
 
@@ -239,8 +246,14 @@ public sealed partial class Bottle2neck
             }
             else if (wDown is not null)
             {
-                var input = downPool is null ? x : downPool.call(x);
-                shortcut = functional.conv2d(input, wDown, bDown, [downStride, downStride]);
+                var input = downPool is null ? x : downPool.call(ChannelsLast(x)).contiguous();
+                if (downStride > 1)
+                {
+                    // A strided 1x1 convolution is the same convolution on every s-th pixel, and that is faster here.
+                    input = input.slice(2, 0, input.shape[2], downStride).slice(3, 0, input.shape[3], downStride);
+                }
+
+                shortcut = functional.conv2d(input, wDown, bDown);
             }
             else
             {

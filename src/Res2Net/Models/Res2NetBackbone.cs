@@ -72,6 +72,7 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
             block.PrepareInference(groupFirstBlocks);
         }
 
+        PrepareStemInference();
         if (parameters().FirstOrDefault()?.dtype is { } current && current != dtype)
         {
             foreach (var block in blocks)
@@ -79,11 +80,12 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
                 block.ConvertInference(dtype);
             }
 
+            ConvertStemInference(dtype);
             this.to(dtype);
         }
     }
 
-    /// <summary>Rebuilds the blocks' inference plans from the current weights (loading weights calls this).</summary>
+    /// <summary>Rebuilds the inference plans from the current weights (loading weights calls this).</summary>
     public void RefreshInference()
     {
         foreach (var (_, m) in named_modules())
@@ -93,6 +95,25 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
                 block.RefreshInference();
             }
         }
+
+        if (HasStemInferencePlan)
+        {
+            PrepareStemInference();
+            ConvertStemInference(parameters().First().dtype);
+        }
+    }
+
+    /// <summary>Whether the layers before the first block have an inference plan (see <see cref="PrepareStemInference"/>).</summary>
+    public virtual bool HasStemInferencePlan => false;
+
+    /// <summary>Folds the layers before the first block for the inference path, in float32 (default: nothing to fold).</summary>
+    protected virtual void PrepareStemInference()
+    {
+    }
+
+    /// <summary>Casts what <see cref="PrepareStemInference"/> folded.</summary>
+    protected virtual void ConvertStemInference(ScalarType dtype)
+    {
     }
 
     /// <summary>Number of parameters (weights, biases), without buffers such as batch-norm statistics.</summary>

@@ -9,7 +9,7 @@ namespace Res2Net.Models;
 /// One implementation of every ResNet-shaped Res2Net (v1, v1b, Res2NeXt, CIFAR-style), configured by
 /// <see cref="Res2NetConfig"/>. Module names match the official code and timm: conv1, bn1, layer1..layer4, fc.
 /// </summary>
-public sealed class Res2NetModel : Res2NetBackbone
+public sealed partial class Res2NetModel : Res2NetBackbone
 {
     private const int Expansion = 4;
 
@@ -88,7 +88,7 @@ public sealed class Res2NetModel : Res2NetBackbone
         x = Stem(x);
         foreach (var layer in layers)
         {
-            x = layer.call(x);
+            x = RunStage(layer, x);
         }
 
         return x.MoveToOuterDisposeScope();
@@ -101,7 +101,7 @@ public sealed class Res2NetModel : Res2NetBackbone
         var outputs = new Tensor[layers.Length];
         for (var s = 0; s < layers.Length; s++)
         {
-            x = layers[s].call(x);
+            x = RunStage(layers[s], x, keepInput: s > 0);
             outputs[s] = x;
         }
 
@@ -142,8 +142,34 @@ public sealed class Res2NetModel : Res2NetBackbone
 
     private Tensor Stem(Tensor x)
     {
+        if (stemPlan is not null && !is_grad_enabled())
+        {
+            return stemPlan.Forward(x);
+        }
+
         x = bn1.call(conv1.call(x)).relu_();
         return maxpool is null ? x : maxpool.call(x);
+    }
+
+    /// <summary>
+    /// Runs a stage's blocks, releasing each block's input as soon as the next block has its output (the input given
+    /// is released too unless <paramref name="keepInput"/>): a forward pass then holds two feature maps at a time, not
+    /// all of them, so LibTorch reuses memory that is still mapped (see <see cref="TorchRuntime.TuneAllocator"/>).
+    /// </summary>
+    private static Tensor RunStage(Sequential stage, Tensor x, bool keepInput = false)
+    {
+        foreach (var block in stage.children().Cast<Module<Tensor, Tensor>>())
+        {
+            var y = block.call(x);
+            if (!keepInput)
+            {
+                x.Dispose();
+            }
+
+            (x, keepInput) = (y, false);
+        }
+
+        return x;
     }
 
     private static (Module<Tensor, Tensor> Conv1, int Reduction) BuildStem(Res2NetConfig c) => c.Stem switch

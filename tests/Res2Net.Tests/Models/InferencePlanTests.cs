@@ -33,17 +33,20 @@ public class InferencePlanTests
         Assert.True((logits - model.call(input)).abs().max().item<float>() < 1e-4, $"{name} logits");
     }
 
+    // Each stem the plan folds: 7x7 with max pool, the deep v1b stem with max pool, the CIFAR 3x3 stem without.
     [Theory]
-    [InlineData("res2net50_26w_4s")]
-    [InlineData("res2net50_14w_8s")]
-    [InlineData("res2net50_v1b_26w_4s")]
-    public void Full_size_models_agree_with_the_training_path(string name)
+    [InlineData("res2net50_26w_4s", 160)]
+    [InlineData("res2net50_14w_8s", 160)]
+    [InlineData("res2net50_v1b_26w_4s", 160)]
+    [InlineData("res2net_small", 28)]
+    [InlineData("res2next29_6cx24wx4s", 32)]
+    public void Full_size_models_agree_with_the_training_path(string name, int size)
     {
         using var model = ModelRegistry.Create(name);
         model.eval();
         using var scope = NewDisposeScope();
         manual_seed(3);
-        var x = randn(2, 3, 160, 160);
+        var x = randn(2, 3, size, size);
         Tensor reference;
         using (no_grad())
         {
@@ -79,8 +82,10 @@ public class InferencePlanTests
         model.PrepareInference();
         var blocks = model.modules().OfType<Bottle2neck>().ToList();
         Assert.All(blocks, b => Assert.True(b.HasInferencePlan));
+        Assert.True(model.HasStemInferencePlan);
         model.train();
         Assert.All(blocks, b => Assert.False(b.HasInferencePlan));
+        Assert.False(model.HasStemInferencePlan);
     }
 }
 

@@ -1,0 +1,122 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Res2Net.Models;
+
+/// <summary>The stem's fast inference path (the blocks have theirs in <see cref="Bottle2neck"/>).</summary>
+public sealed partial class Res2NetModel
+{
+    private StemPlan? stemPlan;
+
+    public override bool HasStemInferencePlan => stemPlan is not null;
+
+    protected override void PrepareStemInference()
+    {
+        DropStemInference();
+        using var noGrad = no_grad();
+        stemPlan = new StemPlan(this);
+    }
+
+    protected override void ConvertStemInference(ScalarType dtype) => stemPlan?.ConvertTo(dtype);
+
+    private void DropStemInference()
+    {
+        stemPlan?.Dispose();
+        stemPlan = null;
+    }
+
+    public override void train(bool train = true)
+    {
+        if (train)
+        {
+            DropStemInference();
+        }
+
+        base.train(train);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            DropStemInference();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <summary>
+    /// The stem with every batch norm folded into its convolution, and the 3x3 max pool computed on a channels-last
+    /// copy: LibTorch 2.10's max pool on NCHW maps is 5-20x slower than its channels-last kernel here (batch 8,
+    /// 64x112x112: 29 ms, against 6 ms including both layout changes). Same values: max and layout changes are exact.
+    /// </summary>
+    private sealed class StemPlan : IDisposable
+    {
+        private readonly (Tensor Weight, Tensor Bias, long Stride, long Padding)[] convs;
+        private readonly bool maxPool;
+
+        public StemPlan(Res2NetModel model)
+        {
+            // Deep stem: conv-bn-relu, conv-bn-relu, conv, then bn1; the others: conv, then bn1.
+            var parts = model.conv1 is Sequential seq ? seq.children().ToList() : [model.conv1];
+            var list = new List<(Tensor, Tensor, long, long)>();
+            for (var i = 0; i < parts.Count; i++)
+            {
+                if (parts[i] is not Conv2dLayer conv)
+                {
+                    continue;
+                }
+
+                var bn = i + 1 < parts.Count && parts[i + 1] is BatchNorm2d next ? next : model.bn1;
+                var (w, b) = Bottle2neck.Fold(conv, bn);
+                list.Add((w, b, conv.Stride, conv.Padding));
+            }
+
+            convs = [.. list];
+            maxPool = model.maxpool is not null;
+            ConvertTo(model.bn1.weight!.dtype);
+        }
+
+        public void ConvertTo(ScalarType dtype)
+        {
+            for (var i = 0; i < convs.Length; i++)
+            {
+                var (w, b, stride, padding) = convs[i];
+                if (w.dtype != dtype)
+                {
+                    convs[i] = (w.to(dtype), b.to(dtype), stride, padding);
+                    w.Dispose();
+                    b.Dispose();
+                }
+            }
+        }
+
+        public Tensor Forward(Tensor x)
+        {
+            using var scope = NewDisposeScope();
+            foreach (var (w, b, stride, padding) in convs)
+            {
+                x = functional.conv2d(x, w, b, [stride, stride], [padding, padding]).relu_();
+            }
+
+            if (maxPool)
+            {
+                var channelsLast = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+                x = functional.max_pool2d(channelsLast, 3, 2, 1).contiguous();
+            }
+
+            return x.MoveToOuterDisposeScope();
+        }
+
+        public void Dispose()
+        {
+            foreach (var (w, b, _, _) in convs)
+            {
+                w.Dispose();
+                b.Dispose();
+            }
+        }
+    }
+}
