@@ -47,13 +47,23 @@ public sealed class TorchEngine : IInferenceEngine
     public IReadOnlyList<string> Labels { get; }
 
     /// <summary>
-    /// Images per forward pass; larger batches are run in slices of this size and joined. Null (default): for inputs of
-    /// 128x128 pixels or more, one image at a time in float32 and four in bfloat16; smaller inputs as one batch. Measured
-    /// for res2net50_26w_4s at 224x224 on 2 cores, LibTorch 2.10's float32 kernels run 15.4 images/s one at a time
-    /// against 10.6 at batch 4, 13.5 at batch 8 and 5.3 at batch 16, its bfloat16 kernels 21.8 one at a time, 27.8-28.4
-    /// in twos, 25.3-30.9 in fours and 23.3 in eights (README, Fast inference); small inputs batch well.
+    /// Images per forward pass; larger batches are run in slices of this size and joined. Null (default): as many as
+    /// keep the largest feature map under 26 MB (<see cref="DefaultMicroBatch"/>), since glibc serves at most 32 MB from
+    /// its heap and maps anything larger afresh, page faults and all, on every pass. Measured for res2net50_26w_4s at
+    /// 224x224 on 2 cores with the tuned allocator (<see cref="TorchRuntime.TuneAllocator"/>), float32 images/s: 17.9-19.5
+    /// one at a time, 20.2 in twos, 21.8-23.9 in eights (the default), 9.4-15.4 in sixteens; bfloat16: 31.7 in fours,
+    /// 34.9-40.4 in eights, 34.6-38.4 in sixteens.
     /// </summary>
     public int? MicroBatch { get; set; }
+
+    /// <summary>
+    /// Images per forward pass that keep the largest float32 feature map of a ResNet-shaped model (64 channels at half
+    /// the input side after the stem, 256 at a quarter after the first stage: 16 values per input pixel) under 26 MB:
+    /// eight at 224x224, whole batches for small inputs. The same count for bfloat16, whose maps are half the size:
+    /// measured no faster in sixteens (34.6-38.4 images/s against 37.1-40.4 in eights).
+    /// </summary>
+    public static int DefaultMicroBatch(long height, long width) =>
+        (int)Math.Clamp((26L << 20) / Math.Max(16 * height * width * sizeof(float), 1), 1, int.MaxValue);
 
     /// <summary>Builds a registered model and loads a checkpoint into it (strictly).</summary>
     public static TorchEngine Load(string modelName, string weightsPath, int? numClasses = null, Precision precision = Precision.Float32)
@@ -147,7 +157,7 @@ public sealed class TorchEngine : IInferenceEngine
             return model(x.to(ComputeType)).to(ScalarType.Float32).MoveToOuterDisposeScope();
         };
         var n = batch.shape[0];
-        var slice = MicroBatch ?? (batch.shape[2] * batch.shape[3] < 128 * 128 ? int.MaxValue : Precision == Precision.BFloat16 ? 4 : 1);
+        var slice = MicroBatch ?? DefaultMicroBatch(batch.shape[2], batch.shape[3]);
         if (n <= slice)
         {
             return forward(batch);
