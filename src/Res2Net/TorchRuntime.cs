@@ -26,7 +26,7 @@ public static class TorchRuntime
 
             if (TuneAllocator)
             {
-                ConfigureAllocator();
+                AllocatorTuned = NativeMemory.KeepFreedBuffers();
             }
 
             torch.InitializeDeviceType(DeviceType.CPU);
@@ -41,7 +41,8 @@ public static class TorchRuntime
     /// model runs to keep the process's own settings). With glibc's defaults LibTorch's freed feature maps go back to
     /// the kernel (unmapped, or a worker thread's heap trimmed) and the next forward pass page-faults the same memory in
     /// again: measured here, a third of a batch-8 res2net50 pass was kernel time (1.2 million page faults in 18 passes),
-    /// and the engine at batch 8 ran 12.4-20.9 images/s untuned against 23.4-23.9 tuned, in the same run.
+    /// and the engine at batch 8 ran 12.4-20.9 images/s untuned against 23.4-23.9 tuned, in the same run. The settings
+    /// and their reasons: <see cref="NativeMemory.KeepFreedBuffers"/>.
     /// </summary>
     public static bool TuneAllocator { get; set; } = true;
 
@@ -70,27 +71,6 @@ public static class TorchRuntime
             SetFlag(setter, context, enabled);
         }
     }
-
-    private static void ConfigureAllocator()
-    {
-        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad("libc.so.6", out var libc)
-            || !NativeLibrary.TryGetExport(libc, "mallopt", out var mallopt))
-        {
-            return;
-        }
-
-        // mallopt parameters (malloc.h). Tensors up to 32 MB (glibc's ceiling for this setting) come from the heap
-        // instead of their own mapping; up to 512 MB of freed memory stays in the heap; heaps grow 64 MB at a time; and
-        // one arena for all threads, because LibTorch's worker threads otherwise each get an arena whose heaps are
-        // unmapped whenever they empty, whatever the trim threshold.
-        const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3, ArenaMax = -8;
-        AllocatorTuned = MallOpt(mallopt, MmapThreshold, 32 << 20)
-            & MallOpt(mallopt, TrimThreshold, 512 << 20)
-            & MallOpt(mallopt, TopPad, 64 << 20)
-            & MallOpt(mallopt, ArenaMax, 1);
-    }
-
-    private static unsafe bool MallOpt(IntPtr fn, int param, int value) => ((delegate* unmanaged<int, int, int>)fn)(param, value) == 1;
 
     private static void DisableNnpack()
     {
