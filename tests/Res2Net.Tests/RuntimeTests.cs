@@ -25,6 +25,14 @@ public class RuntimeTests
     }
 
     [Fact]
+    public void Freed_memory_goes_back_only_above_the_resident_budget()
+    {
+        TorchRuntime.Initialize();
+        Assert.False(NativeMemory.TrimIfResidentAbove(long.MaxValue));
+        Assert.True(NativeMemory.TrimIfResidentAbove(0));
+    }
+
+    [Fact]
     public void The_copied_native_library_asks_for_GLIBCXX_3_4_32_only_weakly()
     {
         var path = Path.Combine(AppContext.BaseDirectory, "libLibTorchSharp.so");

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Res2Net.Export;
 using Res2Net.Models;
-using Res2Net.Training;
 using static TorchSharp.torch;
 
 namespace Res2Net.Engines;

@@ -57,6 +57,12 @@ public sealed class TorchEngine : IInferenceEngine
     public int? MicroBatch { get; set; }
 
     /// <summary>
+    /// Resident memory above which the engine hands the heap's free memory back to the system after a pass (see
+    /// <see cref="NativeMemory.TrimIfResidentAbove"/>): 1 GiB, the float32 peak of a batch-8 ResNet-50-sized pass plus room.
+    /// </summary>
+    public long ResidentBudget { get; set; } = 1L << 30;
+
+    /// <summary>
     /// Images per forward pass that keep the largest float32 feature map of a ResNet-shaped model (64 channels at half
     /// the input side after the stem, 256 at a quarter after the first stage: 16 values per input pixel) under 26 MB:
     /// eight at 224x224, whole batches for small inputs. The same count for bfloat16, whose maps are half the size:
@@ -158,19 +164,25 @@ public sealed class TorchEngine : IInferenceEngine
         };
         var n = batch.shape[0];
         var slice = MicroBatch ?? DefaultMicroBatch(batch.shape[2], batch.shape[3]);
+        Tensor result;
         if (n <= slice)
         {
-            return forward(batch);
+            result = forward(batch);
         }
-
-        using var scope = NewDisposeScope();
-        var parts = new List<Tensor>();
-        for (long start = 0; start < n; start += slice)
+        else
         {
-            parts.Add(forward(batch.narrow(0, start, Math.Min(slice, n - start))));
+            using var scope = NewDisposeScope();
+            var parts = new List<Tensor>();
+            for (long start = 0; start < n; start += slice)
+            {
+                parts.Add(forward(batch.narrow(0, start, Math.Min(slice, n - start))));
+            }
+
+            result = cat(parts, 0).MoveToOuterDisposeScope();
         }
 
-        return cat(parts, 0).MoveToOuterDisposeScope();
+        NativeMemory.TrimIfResidentAbove(ResidentBudget);
+        return result;
     }
 
     private void CheckInput(Tensor batch)
