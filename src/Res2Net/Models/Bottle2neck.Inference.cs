@@ -95,11 +95,27 @@ public sealed partial class Bottle2neck
     public static int PerSampleConvolutionMinWidth { get; set; } = 28;
 
     /// <summary>
+    /// <paramref name="t"/> in <paramref name="dtype"/>: itself if it already is, else a cast copy, and
+    /// <paramref name="t"/> is disposed (inference plans own their folded weights).
+    /// </summary>
+    internal static Tensor CastReplacing(Tensor t, ScalarType dtype)
+    {
+        if (t.dtype == dtype)
+        {
+            return t;
+        }
+
+        var cast = t.to(dtype);
+        t.Dispose();
+        return cast;
+    }
+
+    /// <summary>
     /// A channels-last copy, for pooling: LibTorch 2.10's average pool on NCHW maps (a channel slice especially) is
     /// 2-3x slower than its channels-last kernel here, while the convolutions stay NCHW (oneDNN's channels-last 1x1
     /// kernels crash or give wrong results for some shapes in this build).
     /// </summary>
-    private static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    internal static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 
     private static Tensor Conv3x3(Tensor x, Tensor w, Tensor? bias, long[] stride, long[] pad, long[] dil, long groups)
     {
@@ -181,17 +197,7 @@ public sealed partial class Bottle2neck
 
         public void ConvertTo(ScalarType dtype)
         {
-            Tensor Cast(Tensor t)
-            {
-                if (t.dtype == dtype)
-                {
-                    return t;
-                }
-
-                var c = t.to(dtype);
-                t.Dispose();
-                return c;
-            }
+            Tensor Cast(Tensor t) => CastReplacing(t, dtype);
 
             (w1, b1, w3, b3) = (Cast(w1), Cast(b1), Cast(w3), Cast(b3));
             (wGrouped, bGrouped) = wGrouped is null ? (null, null) : (Cast(wGrouped), Cast(bGrouped!));
@@ -247,13 +253,8 @@ public sealed partial class Bottle2neck
             else if (wDown is not null)
             {
                 var input = downPool is null ? x : downPool.call(ChannelsLast(x)).contiguous();
-                if (downStride > 1)
-                {
-                    // A strided 1x1 convolution is the same convolution on every s-th pixel, and that is faster here.
-                    input = input.slice(2, 0, input.shape[2], downStride).slice(3, 0, input.shape[3], downStride);
-                }
-
-                shortcut = functional.conv2d(input, wDown, bDown);
+                // A strided 1x1 convolution is the same convolution on every s-th pixel, and that is faster here.
+                shortcut = functional.conv2d(downStride > 1 ? Conv2dLayer.EveryStride(input, downStride) : input, wDown, bDown);
             }
             else
             {

@@ -79,7 +79,7 @@ public sealed class Conv2dLayer : Module<Tensor, Tensor>
             // gradient of some strided 1x1 convolutions, e.g. 512 to 1024 channels at 14x14, batch 8 (the downsample
             // of Res2NeXt-29's last stage and of the ImageNet models' third stage).
             using var strided = NewDisposeScope();
-            return functional.conv2d(EveryStride(input), weight, bias, [1, 1], [0, 0], d, Groups).MoveToOuterDisposeScope();
+            return functional.conv2d(EveryStride(input, Stride), weight, bias, [1, 1], [0, 0], d, Groups).MoveToOuterDisposeScope();
         }
 
         if (Groups > 1 && Stride > 1 && KernelSize > 1 && is_grad_enabled())
@@ -90,7 +90,7 @@ public sealed class Conv2dLayer : Module<Tensor, Tensor>
             // first block of a stage only).
             // (Grouped convolutions are never padded, see PaddingFor.)
             using var strided = NewDisposeScope();
-            return EveryStride(functional.conv2d(input, weight, bias, [1, 1], p, d, Groups)).MoveToOuterDisposeScope();
+            return EveryStride(functional.conv2d(input, weight, bias, [1, 1], p, d, Groups), Stride).MoveToOuterDisposeScope();
         }
 
         if (inPad == 0 && outPad == 0)
@@ -118,9 +118,9 @@ public sealed class Conv2dLayer : Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>Every Stride-th row and column of a (N, C, H, W) map.</summary>
-    private Tensor EveryStride(Tensor x) =>
-        x[TensorIndex.Ellipsis, TensorIndex.Slice(null, null, Stride), TensorIndex.Slice(null, null, Stride)];
+    /// <summary>Every <paramref name="stride"/>-th row and column of a (N, C, H, W) map (a view).</summary>
+    internal static Tensor EveryStride(Tensor x, long stride) =>
+        x[TensorIndex.Ellipsis, TensorIndex.Slice(null, null, stride), TensorIndex.Slice(null, null, stride)];
 
     private long PaddingFor(long perGroup) =>
         Groups == 1 && KernelSize > 1 && perGroup > OneDnnBlock && perGroup % OneDnnBlock != 0

@@ -98,8 +98,8 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
 
         if (HasStemInferencePlan)
         {
+            // Folded in float32 and stored as the stem's parameters are, as PrepareInference left them.
             PrepareStemInference();
-            ConvertStemInference(parameters().First().dtype);
         }
     }
 

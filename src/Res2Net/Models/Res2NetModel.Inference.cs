@@ -84,12 +84,7 @@ public sealed partial class Res2NetModel
             for (var i = 0; i < convs.Length; i++)
             {
                 var (w, b, stride, padding) = convs[i];
-                if (w.dtype != dtype)
-                {
-                    convs[i] = (w.to(dtype), b.to(dtype), stride, padding);
-                    w.Dispose();
-                    b.Dispose();
-                }
+                convs[i] = (Bottle2neck.CastReplacing(w, dtype), Bottle2neck.CastReplacing(b, dtype), stride, padding);
             }
         }
 
@@ -103,8 +98,7 @@ public sealed partial class Res2NetModel
 
             if (maxPool)
             {
-                var channelsLast = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
-                x = functional.max_pool2d(channelsLast, 3, 2, 1).contiguous();
+                x = functional.max_pool2d(Bottle2neck.ChannelsLast(x), 3, 2, 1).contiguous();
             }
 
             return x.MoveToOuterDisposeScope();
