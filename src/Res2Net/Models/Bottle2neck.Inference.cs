@@ -16,11 +16,11 @@ public sealed partial class Bottle2neck
 
     /// <summary>
     /// Snapshots the weights into an inference plan, used whenever gradients are off until the block is switched to
-    /// training (or the plan is dropped). Batch norm is folded into the convolutions; every group is laid out with its
-    /// channels padded to a multiple of 16 (zero filters and zero weights, so the padding stays zero end to end), which
-    /// is oneDNN's block size: the split, the hierarchical sums and the concatenation then need no copies, and the
-    /// 26-channel convolutions LibTorch gets wrong never occur. In the first block of a stage the s-1 convolutions are
-    /// independent, so they run as one grouped convolution.
+    /// training (or the plan is dropped). Batch norm is folded into the convolutions; every 3x3 convolution reads and
+    /// writes groups padded to a multiple of 16 channels (zero weights for the extra inputs, zero filters for the extra
+    /// outputs), which is oneDNN's block size: the 26-channel convolutions LibTorch gets wrong never occur, and the
+    /// hierarchical sums need no copies. In the first block of a stage the s-1 convolutions are independent, so they run
+    /// as one grouped convolution.
     /// </summary>
     public void PrepareInference(bool groupFirstBlock = true)
     {
@@ -141,6 +141,7 @@ public sealed partial class Bottle2neck
 
         private readonly Bottle2neck block;
         private readonly int padded;
+        private readonly bool windowed;
         private readonly Tensor[] ws, bs;
         private Tensor w1, b1, w3, b3;
         private Tensor? wGrouped, bGrouped;
@@ -156,10 +157,19 @@ public sealed partial class Bottle2neck
             padded = block.Groups == 1 && width > Block && width % Block != 0 ? (width + Block - 1) / Block * Block : width;
             var scale = block.Scale;
 
+            // Padded groups are read through windows of the 1x1 convolutions' unpadded maps wherever the branches run
+            // one at a time: branch i reads `padded` channels from i * width, the extra ones belong to the next group
+            // and meet zero weight columns. That spares conv1 and conv3 the padded channels (a sixth more work in the
+            // first two stages of res2net50_26w_4s, which oneDNN's 16-channel blocks only partly absorb). The grouped
+            // first-block convolution needs its groups at multiples of `padded`, so there conv1 writes them padded.
+            var grouped = block.FirstInStage && groupFirstBlock && block.Groups == 1 && block.BranchCount > 1;
+            windowed = padded != width && scale > 1 && !grouped;
+            var groupPadding = windowed ? width : padded;
+
             // conv1 + bn1, its output groups padded with zero filters (bias 0, so ReLU keeps them 0).
             var (f1, c1) = Fold(block.conv1, block.bn1);
-            w1 = PadGroups(f1, 0, scale, width, padded);
-            b1 = PadGroups(c1, 0, scale, width, padded);
+            w1 = PadGroups(f1, 0, scale, width, groupPadding);
+            b1 = PadGroups(c1, 0, scale, width, groupPadding);
 
             ws = new Tensor[block.BranchCount];
             bs = new Tensor[block.BranchCount];
@@ -170,7 +180,7 @@ public sealed partial class Bottle2neck
                 bs[i] = block.Groups == 1 ? PadTo(fb, 0, padded) : fb;
             }
 
-            if (block.FirstInStage && groupFirstBlock && block.Groups == 1 && block.BranchCount > 1)
+            if (grouped)
             {
                 wGrouped = cat(ws, 0).contiguous();
                 bGrouped = cat(bs, 0).contiguous();
@@ -178,7 +188,7 @@ public sealed partial class Bottle2neck
 
             // conv3 + bn3, with zero input columns where the groups are padded.
             var (f3, c3) = Fold(block.conv3, block.bn3);
-            w3 = PadGroups(f3, 1, scale, width, padded);
+            w3 = PadGroups(f3, 1, scale, width, groupPadding);
             b3 = c3;
 
             if (block.downsample is Sequential down)
@@ -221,15 +231,30 @@ public sealed partial class Bottle2neck
             }
             else
             {
-                var splits = y.split(padded, 1);
                 var outputs = new List<Tensor>(b.Scale);
-                if (wGrouped is not null)
+                Tensor last;
+                if (windowed)
+                {
+                    Tensor? sp = null;
+                    for (var i = 0; i < b.BranchCount; i++)
+                    {
+                        var window = y.narrow(1, i * b.Width, padded);
+                        sp = i == 0 || b.FirstInStage ? window : sp! + window;
+                        sp = Conv3x3(sp, ws[i], bs[i], stride, pad, dil, b.Groups).relu_();
+                        outputs.Add(sp.narrow(1, 0, b.Width));
+                    }
+
+                    last = y.narrow(1, b.BranchCount * b.Width, b.Width);
+                }
+                else if (wGrouped is not null)
                 {
                     var head = y.narrow(1, 0, padded * b.BranchCount);
                     outputs.Add(Conv3x3(head, wGrouped, bGrouped, stride, pad, dil, b.BranchCount).relu_());
+                    last = y.narrow(1, padded * b.BranchCount, padded);
                 }
                 else
                 {
+                    var splits = y.split(padded, 1);
                     Tensor? sp = null;
                     for (var i = 0; i < b.BranchCount; i++)
                     {
@@ -237,9 +262,10 @@ public sealed partial class Bottle2neck
                         sp = Conv3x3(sp, ws[i], bs[i], stride, pad, dil, b.Groups).relu_();
                         outputs.Add(sp);
                     }
+
+                    last = splits[b.BranchCount];
                 }
 
-                var last = splits[b.BranchCount];
                 outputs.Add(b.pool is null ? last : b.pool.call(ChannelsLast(last)).contiguous());
                 merged = cat(outputs, 1);
             }
