@@ -43,15 +43,19 @@ for batch in $batches; do
     # bfloat16 where the CPU computes it natively (AVX-512 BF16 or AMX), as its own row.
     grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && runs+=("--engine torch --precision bf16")
     [ -n "$pytorch_onnx" ] && runs+=("--engine onnx --onnx $pytorch_onnx")
+    [ -n "${OFFICIAL_DIR:-}" ] && runs+=("pytorch-eager")
+    # Each round starts one run later in the list, so no engine always follows the same one (a run can leave the
+    # machine warmer, or its memory being paged out, for the next).
+    shift_by=$(( (round - 1) % ${#runs[@]} ))
+    runs=("${runs[@]:shift_by}" "${runs[@]:0:shift_by}")
     for run in "${runs[@]}"; do
-      # shellcheck disable=SC2086
-      locked "$cli" bench --model "$model" $run --batch "$batch" --threads "$threads" --seconds "$seconds" --format json \
-        | jq -c --arg round "$round" '. + {round: ($round | tonumber)}' | tee -a "$results" >&2
+      if [ "$run" = pytorch-eager ]; then
+        locked /usr/bin/python3 "$root/bench/pytorch_inference.py" "$OFFICIAL_DIR" "$model" "$batch" "$threads" "$seconds"
+      else
+        # shellcheck disable=SC2086
+        locked "$cli" bench --model "$model" $run --batch "$batch" --threads "$threads" --seconds "$seconds" --format json
+      fi | jq -c --arg round "$round" '. + {round: ($round | tonumber)}' | tee -a "$results" >&2
     done
-    if [ -n "${OFFICIAL_DIR:-}" ]; then
-      locked /usr/bin/python3 "$root/bench/pytorch_inference.py" "$OFFICIAL_DIR" "$model" "$batch" "$threads" "$seconds" \
-        | jq -c --arg round "$round" '. + {round: ($round | tonumber)}' | tee -a "$results" >&2
-    fi
   done
 done
 
