@@ -93,10 +93,11 @@ public sealed class OnnxEngine : IInferenceEngine
     {
         options ??= new OnnxEngineOptions();
         var info = ModelRegistry.Get(modelName);
-        var checkpoint = CheckpointFile.ReadStateDict(weightsPath);
-        int? numClasses = checkpoint.TryGetValue("fc.weight", out var fc) ? (int)fc.Shape[0] : null;
-        var inChannels = ModelWeights.StemChannels(info, checkpoint) ?? info.Config.InChannels;
+        var (numClasses, inChannels) = Shapes(CheckpointFile.ReadStateDict(weightsPath));
         var weightsHash = HashFile(weightsPath);
+
+        (int? Classes, int InChannels) Shapes(IReadOnlyDictionary<string, TensorData> state) =>
+            (state.TryGetValue("fc.weight", out var fc) ? (int)fc.Shape[0] : null, ModelWeights.StemChannels(info, state) ?? info.Config.InChannels);
 
         (InferenceSession, string?) Open(OnnxExportOptions export, SessionOptions sessionOptions)
         {
@@ -105,6 +106,15 @@ public sealed class OnnxEngine : IInferenceEngine
             var path = Path.Combine(dir, $"{info.Name}-{key}.onnx");
             if (!File.Exists(path))
             {
+                // Read again rather than kept: the engine lives as long as the process, the checkpoint (100 MB for
+                // res2net50) is needed only when a new input size is exported, and then it must still be the file
+                // whose hash names the cache entry.
+                var checkpoint = CheckpointFile.ReadStateDict(weightsPath);
+                if (HashFile(weightsPath) != weightsHash || Shapes(checkpoint) != (numClasses, inChannels))
+                {
+                    throw new IOException($"{weightsPath}: the checkpoint changed while the engine was using it.");
+                }
+
                 Directory.CreateDirectory(dir);
                 using var model = info.Create(numClasses, inChannels);
                 ModelWeights.Load(model, checkpoint, Path.GetFileName(weightsPath));

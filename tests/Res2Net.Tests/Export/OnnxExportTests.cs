@@ -164,6 +164,18 @@ public class OnnxExportTests
         using var larger = randn(1, 3, 96, 96);
         other.Classify(larger);
         Assert.Equal(3, Directory.GetFiles(dir.File("cache"), "*.onnx").Length);
+
+        // The engine does not keep the checkpoint: a new size reads it again, and refuses a file replaced meanwhile
+        // (its cache entry would be named after the old file's hash).
+        using (var replacement = ModelRegistry.Create("res2net_dla60", numClasses: 10))
+        {
+            ModelWeights.Save(replacement, dir.File("dla.pth"));
+        }
+
+        using var another = randn(1, 3, 80, 80);
+        var error = Assert.Throws<IOException>(() => other.Classify(another));
+        Assert.Contains("dla.pth", error.Message);
+        Assert.Equal(3, Directory.GetFiles(dir.File("cache"), "*.onnx").Length);
     }
 
     public static TheoryData<string> Names() => new(FixtureModels.Names);
