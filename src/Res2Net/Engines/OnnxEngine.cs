@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.ML.OnnxRuntime;
+using Onnx;
 using Res2Net.Export;
 using Res2Net.Models;
 using Res2Net.Weights;
@@ -18,14 +19,22 @@ public sealed record OnnxEngineOptions
     /// <summary>Export settings; the default is a dynamic batch and input size.</summary>
     public OnnxExportOptions Export { get; init; } = new();
 
-    /// <summary>Where exports are cached; null means the res2net cache folder ($RES2NET_HOME or ~/.cache/res2net) + /onnx.</summary>
+    /// <summary>
+    /// Whether exports are cached beside the weights file (<c>best.pth</c> gets <c>best.KEY.onnx</c>), so they stay
+    /// and go with their checkpoint; default true. Where that folder cannot be written, and when false, they go to
+    /// <see cref="CacheDirectory"/>.
+    /// </summary>
+    public bool CacheBesideWeights { get; init; } = true;
+
+    /// <summary>The other cache folder; null means the res2net cache folder ($RES2NET_HOME or ~/.cache/res2net) + /onnx.</summary>
     public string? CacheDirectory { get; init; }
 }
 
 /// <summary>
 /// Runs a model with ONNX Runtime (all graph optimisations) on the graph <see cref="OnnxExporter"/> writes: same
 /// <see cref="ClassScore"/> results and feature tensors as <see cref="TorchEngine"/>. Exports are built on first use
-/// and cached, keyed by model, weights content, exporter version and options.
+/// and cached beside the weights (else in the cache folder), keyed by model, weights content, exporter version and
+/// options.
 /// </summary>
 /// <remarks>
 /// Each input size gets its own export with fixed height and width (the batch stays dynamic): with symbolic spatial
@@ -101,10 +110,17 @@ public sealed class OnnxEngine : IInferenceEngine
 
         (InferenceSession, string?) Open(OnnxExportOptions export, SessionOptions sessionOptions)
         {
-            var dir = options.CacheDirectory ?? Path.Combine(WeightsCache.DefaultDirectory(), "onnx");
             var key = Hash($"{info.Name}|{numClasses}|{inChannels}|{weightsHash}|v{OnnxExporter.FormatVersion}|{export.Key}")[..16];
-            var path = Path.Combine(dir, $"{info.Name}-{key}.onnx");
-            if (!File.Exists(path))
+            var name = $"{Path.GetFileNameWithoutExtension(weightsPath)}.{key}.onnx";
+            var folders = new List<string>();
+            if (options.CacheBesideWeights)
+            {
+                folders.Add(Path.GetDirectoryName(Path.GetFullPath(weightsPath))!);
+            }
+
+            folders.Add(options.CacheDirectory ?? Path.Combine(WeightsCache.DefaultDirectory(), "onnx"));
+            var path = folders.Select(f => Path.Combine(f, name)).FirstOrDefault(File.Exists);
+            if (path is null)
             {
                 // Read again rather than kept: the engine lives as long as the process, the checkpoint (100 MB for
                 // res2net50) is needed only when a new input size is exported, and then it must still be the file
@@ -115,11 +131,28 @@ public sealed class OnnxEngine : IInferenceEngine
                     throw new IOException($"{weightsPath}: the checkpoint changed while the engine was using it.");
                 }
 
-                Directory.CreateDirectory(dir);
-                using var model = info.Create(numClasses, inChannels);
-                ModelWeights.Load(model, checkpoint, Path.GetFileName(weightsPath));
-                model.eval();
-                OnnxExporter.Export(model, path, export);
+                ModelProto proto;
+                using (var model = info.Create(numClasses, inChannels))
+                {
+                    ModelWeights.Load(model, checkpoint, Path.GetFileName(weightsPath));
+                    model.eval();
+                    proto = OnnxExporter.Build(model, export);
+                }
+
+                for (var i = 0; ; i++)
+                {
+                    path = Path.Combine(folders[i], name);
+                    try
+                    {
+                        Directory.CreateDirectory(folders[i]);
+                        OnnxExporter.Write(proto, path);
+                        break;
+                    }
+                    catch (Exception e) when (i < folders.Count - 1 && e is IOException or UnauthorizedAccessException)
+                    {
+                        // A read-only folder beside the weights (a mounted model store): the cache folder then.
+                    }
+                }
             }
 
             return (new InferenceSession(path, sessionOptions), path);

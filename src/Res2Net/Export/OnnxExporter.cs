@@ -72,8 +72,20 @@ public static class OnnxExporter
         var bytes = model.ToByteArray();
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, path, overwrite: true);
+        try
+        {
+            File.WriteAllBytes(temp, bytes);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+
+            throw;
+        }
     }
 
     public static byte[] ExportBytes(Res2NetBackbone model, OnnxExportOptions? options = null) => Build(model, options).ToByteArray();

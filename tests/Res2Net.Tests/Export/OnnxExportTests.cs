@@ -136,7 +136,7 @@ public class OnnxExportTests
             ModelWeights.Save(model, dir.File("dla.pth"));
         }
 
-        var options = new OnnxEngineOptions { CacheDirectory = dir.File("cache"), Threads = 1 };
+        var options = new OnnxEngineOptions { CacheBesideWeights = false, CacheDirectory = dir.File("cache"), Threads = 1 };
         using var input = randn(1, 3, 64, 64);
         string first;
         using (var engine = OnnxEngine.Load("res2net_dla60", dir.File("dla.pth"), options))
@@ -176,6 +176,40 @@ public class OnnxExportTests
         var error = Assert.Throws<IOException>(() => other.Classify(another));
         Assert.Contains("dla.pth", error.Message);
         Assert.Equal(3, Directory.GetFiles(dir.File("cache"), "*.onnx").Length);
+    }
+
+    [Fact]
+    public void Engine_caches_the_export_beside_the_weights_or_else_in_the_cache_folder()
+    {
+        using var dir = new TempDir();
+        var models = Directory.CreateDirectory(dir.File("models")).FullName;
+        var weights = Path.Combine(models, "best.pth");
+        using (var model = ModelRegistry.Create("res2net_dla60", numClasses: 10))
+        {
+            ModelWeights.Save(model, weights);
+        }
+
+        var options = new OnnxEngineOptions { CacheDirectory = dir.File("cache"), Threads = 1 };
+        using var input = randn(1, 3, 64, 64);
+        string beside;
+        using (var engine = OnnxEngine.Load("res2net_dla60", weights, options))
+        {
+            engine.Classify(input);
+            beside = engine.CachedModelPath!;
+        }
+
+        Assert.Equal(models, Path.GetDirectoryName(beside));
+        Assert.StartsWith("best.", Path.GetFileName(beside));
+        Assert.False(Directory.Exists(dir.File("cache")));
+
+        // Where the export cannot be written beside the weights (here a folder holds its name), the cache folder takes
+        // it, and no temporary file is left behind.
+        File.Delete(beside);
+        Directory.CreateDirectory(beside);
+        using var fallback = OnnxEngine.Load("res2net_dla60", weights, options);
+        fallback.Classify(input);
+        Assert.Equal(Path.Combine(dir.File("cache"), Path.GetFileName(beside)), fallback.CachedModelPath);
+        Assert.Equal(["best.pth"], Directory.GetFiles(models).Select(Path.GetFileName));
     }
 
     public static TheoryData<string> Names() => new(FixtureModels.Names);
