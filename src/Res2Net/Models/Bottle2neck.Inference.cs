@@ -141,7 +141,6 @@ public sealed partial class Bottle2neck
 
         private readonly Bottle2neck block;
         private readonly int padded;
-        private readonly bool windowed;
         private readonly Tensor[] ws, bs;
         private Tensor w1, b1, w3, b3;
         private Tensor? wGrouped, bGrouped;
@@ -157,14 +156,14 @@ public sealed partial class Bottle2neck
             padded = block.Groups == 1 && width > Block && width % Block != 0 ? (width + Block - 1) / Block * Block : width;
             var scale = block.Scale;
 
-            // Padded groups are read through windows of the 1x1 convolutions' unpadded maps wherever the branches run
-            // one at a time: branch i reads `padded` channels from i * width, the extra ones belong to the next group
-            // and meet zero weight columns. That spares conv1 and conv3 the padded channels (a sixth more work in the
-            // first two stages of res2net50_26w_4s, which oneDNN's 16-channel blocks only partly absorb). The grouped
-            // first-block convolution needs its groups at multiples of `padded`, so there conv1 writes them padded.
+            // Where the branches run one at a time, each reads its padded group as a window of conv1's unpadded map:
+            // branch i reads `padded` channels from i * width, the extra ones belong to the next group and meet zero
+            // weight columns. That spares conv1 and conv3 the padded channels (a sixth more work in the first two
+            // stages of res2net50_26w_4s, which oneDNN's 16-channel blocks only partly absorb). The grouped first-block
+            // convolution needs its groups at multiples of `padded`, and a single group (scale 1) has no next group to
+            // read into, so there conv1 writes them padded.
             var grouped = block.FirstInStage && groupFirstBlock && block.Groups == 1 && block.BranchCount > 1;
-            windowed = padded != width && scale > 1 && !grouped;
-            var groupPadding = windowed ? width : padded;
+            var groupPadding = grouped || scale == 1 ? padded : width;
 
             // conv1 + bn1, its output groups padded with zero filters (bias 0, so ReLU keeps them 0).
             var (f1, c1) = Fold(block.conv1, block.bn1);
@@ -233,7 +232,7 @@ public sealed partial class Bottle2neck
             {
                 var outputs = new List<Tensor>(b.Scale);
                 Tensor last;
-                if (windowed)
+                if (wGrouped is null)
                 {
                     Tensor? sp = null;
                     for (var i = 0; i < b.BranchCount; i++)
@@ -246,24 +245,11 @@ public sealed partial class Bottle2neck
 
                     last = y.narrow(1, b.BranchCount * b.Width, b.Width);
                 }
-                else if (wGrouped is not null)
+                else
                 {
                     var head = y.narrow(1, 0, padded * b.BranchCount);
                     outputs.Add(Conv3x3(head, wGrouped, bGrouped, stride, pad, dil, b.BranchCount).relu_());
                     last = y.narrow(1, padded * b.BranchCount, padded);
-                }
-                else
-                {
-                    var splits = y.split(padded, 1);
-                    Tensor? sp = null;
-                    for (var i = 0; i < b.BranchCount; i++)
-                    {
-                        sp = i == 0 || b.FirstInStage ? splits[i] : sp! + splits[i];
-                        sp = Conv3x3(sp, ws[i], bs[i], stride, pad, dil, b.Groups).relu_();
-                        outputs.Add(sp);
-                    }
-
-                    last = splits[b.BranchCount];
                 }
 
                 outputs.Add(b.pool is null ? last : b.pool.call(ChannelsLast(last)).contiguous());
