@@ -52,7 +52,7 @@ internal static class Options
     {
         var option = new Option<string>("--engine", "-e")
         {
-            Description = "torch (TorchSharp) or onnx (ONNX Runtime on an export built on first use and cached in $RES2NET_HOME/onnx).",
+            Description = "torch (TorchSharp) or onnx (ONNX Runtime on an export built on first use and cached beside the weights, else in $RES2NET_HOME/onnx).",
             DefaultValueFactory = _ => "torch",
         };
         option.AcceptOnlyFromAmong("torch", "onnx");
