@@ -102,7 +102,9 @@ public sealed class OnnxEngine : IInferenceEngine
     {
         options ??= new OnnxEngineOptions();
         var info = ModelRegistry.Get(modelName);
-        var (numClasses, inChannels) = Shapes(CheckpointFile.ReadStateDict(weightsPath));
+        // Kept until the first session is opened (which usually exports from it), then let go: see Open.
+        IReadOnlyDictionary<string, TensorData>? firstRead = CheckpointFile.ReadStateDict(weightsPath);
+        var (numClasses, inChannels) = Shapes(firstRead);
         var weightsHash = HashFile(weightsPath);
 
         (int? Classes, int InChannels) Shapes(IReadOnlyDictionary<string, TensorData> state) =>
@@ -120,15 +122,20 @@ public sealed class OnnxEngine : IInferenceEngine
 
             folders.Add(options.CacheDirectory ?? Path.Combine(WeightsCache.DefaultDirectory(), "onnx"));
             var path = folders.Select(f => Path.Combine(f, name)).FirstOrDefault(File.Exists);
+            var checkpoint = firstRead;
+            firstRead = null;
             if (path is null)
             {
-                // Read again rather than kept: the engine lives as long as the process, the checkpoint (100 MB for
-                // res2net50) is needed only when a new input size is exported, and then it must still be the file
-                // whose hash names the cache entry.
-                var checkpoint = CheckpointFile.ReadStateDict(weightsPath);
-                if (HashFile(weightsPath) != weightsHash || Shapes(checkpoint) != (numClasses, inChannels))
+                // Later sizes read the file again rather than keep it: the engine lives as long as the process, the
+                // checkpoint (100 MB for res2net50) is needed only when a new input size is exported, and then it must
+                // still be the file whose hash names the cache entry.
+                if (checkpoint is null)
                 {
-                    throw new IOException($"{weightsPath}: the checkpoint changed while the engine was using it.");
+                    checkpoint = CheckpointFile.ReadStateDict(weightsPath);
+                    if (HashFile(weightsPath) != weightsHash || Shapes(checkpoint) != (numClasses, inChannels))
+                    {
+                        throw new IOException($"{weightsPath}: the checkpoint changed while the engine was using it.");
+                    }
                 }
 
                 ModelProto proto;
