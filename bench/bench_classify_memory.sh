@@ -21,7 +21,7 @@ if [ -n "${WEIGHTS:-}" ]; then weights_arg=(--weights "$WEIGHTS"); fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mapfile -t photos < <(fixture_photos)
-[ "${#photos[@]}" -gt 0 ] || { echo "bench: no fixture photos under ../shared/fixtures/images" >&2; exit 1; }
+[ "${#photos[@]}" -gt 0 ] || { echo "bench: no fixture photos under tests/fixtures/images" >&2; exit 1; }
 mkdir -p "$work/photos"
 for i in $(seq 0 $((images - 1))); do
   src=${photos[$((i % ${#photos[@]}))]}

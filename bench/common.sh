@@ -8,5 +8,5 @@ locked() { if [ -n "$lock" ]; then flock "$lock" "$@"; else "$@"; fi; }
 
 # The fixture photos that decode (truncated.jpg is the damaged one), one path per line, sorted.
 fixture_photos() {
-  find "$root/../shared/fixtures/images" -type f \( -name '*.png' -o -name '*.jpg' \) ! -name truncated.jpg | sort
+  find "$root/tests/fixtures/images" -type f \( -name '*.png' -o -name '*.jpg' \) ! -name truncated.jpg | sort
 }

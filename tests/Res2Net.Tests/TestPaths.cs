@@ -1,15 +1,15 @@
 namespace Res2Net.Tests;
 
-/// <summary>Locates the repository and the shared fixtures (../shared relative to the repository root).</summary>
+/// <summary>Locates the repository and its test fixtures (tests/fixtures; see the README there).</summary>
 internal static class TestPaths
 {
     public static string RepoRoot { get; } = FindRoot();
 
-    public static string Fixtures { get; } = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "fixtures"));
+    public static string Fixtures { get; } = Path.Combine(RepoRoot, "tests", "fixtures");
 
     public static string Fixture(string name) => Path.Combine(Fixtures, name);
 
-    /// <summary>Small files made by PyTorch 1.13.1 for cases the shared fixtures do not cover.</summary>
+    /// <summary>Small files made by PyTorch 1.13.1 for cases the fixtures do not cover.</summary>
     public static string Data(string name) => Path.Combine(RepoRoot, "tests", "Res2Net.Tests", "Data", name);
 
     private static string FindRoot()

@@ -2,7 +2,7 @@ namespace Res2Net.Tests.Imaging;
 
 internal static class ImagingPaths
 {
-    /// <summary>The shared photos with torchvision's expected tensors.</summary>
+    /// <summary>The fixture photos with torchvision's expected tensors.</summary>
     public static string Photo(string name) => Path.Combine(TestPaths.Fixtures, "images", name);
 
     /// <summary>Tiny files made by Data/images/make_images.py with PIL 9.4 and torchvision 0.14.</summary>

@@ -45,7 +45,7 @@ public class RegistryTests
     public void Macs_are_within_three_percent_of_the_official_table()
     {
         // model_zoo.json holds the official figures (and the official URLs) independently of the registry.
-        var zoo = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "..", "shared", "reference", "model_zoo.json")));
+        var zoo = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture(Path.Combine("reference", "model_zoo.json"))));
         var checkedModels = 0;
         foreach (var entry in zoo.RootElement.GetProperty("models").EnumerateArray())
         {
