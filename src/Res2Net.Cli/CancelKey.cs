@@ -1,23 +1,41 @@
+using System.Runtime.InteropServices;
+
 namespace Res2Net.Cli;
 
-/// <summary>Ctrl-C cancels the running batch loop cleanly instead of killing the process mid-write.</summary>
+/// <summary>
+/// The tool's one cancellation: the first Ctrl-C (SIGINT) or SIGTERM cancels the token every command passes to the
+/// library, which stops between batches or steps and keeps what it has (training saves a resumable state); a second
+/// Ctrl-C ends the process at once.
+/// </summary>
 internal static class CancelKey
 {
-    private static readonly CancellationTokenSource Source = Create();
+    private static readonly CancellationTokenSource Source = new();
+    private static readonly List<PosixSignalRegistration> Registrations = Register();
 
-    public static CancellationToken Token => Source.Token;
-
-    private static CancellationTokenSource Create()
+    public static CancellationToken Token
     {
-        var source = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        get
         {
-            if (!source.IsCancellationRequested)
+            GC.KeepAlive(Registrations);
+            return Source.Token;
+        }
+    }
+
+    private static List<PosixSignalRegistration> Register()
+    {
+        var list = new List<PosixSignalRegistration>();
+        foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM })
+        {
+            list.Add(PosixSignalRegistration.Create(signal, context =>
             {
-                e.Cancel = true;
-                source.Cancel();
-            }
-        };
-        return source;
+                if (!Source.IsCancellationRequested)
+                {
+                    context.Cancel = true;
+                    Source.Cancel();
+                }
+            }));
+        }
+
+        return list;
     }
 }

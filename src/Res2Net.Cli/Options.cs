@@ -52,10 +52,10 @@ internal static class Options
     {
         var option = new Option<string>("--engine", "-e")
         {
-            Description = "torch (TorchSharp) or onnx (ONNX Runtime on an export built on first use and cached beside the weights, else in $RES2NET_HOME/onnx).",
-            DefaultValueFactory = _ => "torch",
+            Description = "auto (the fastest exact engine: onnx for fp32, torch for bf16), torch (TorchSharp) or onnx (ONNX Runtime on an export made on first use and cached beside the weights, else in $RES2NET_HOME/onnx).",
+            DefaultValueFactory = _ => "auto",
         };
-        option.AcceptOnlyFromAmong("torch", "onnx");
+        option.AcceptOnlyFromAmong("auto", "torch", "onnx");
         return option;
     }
 

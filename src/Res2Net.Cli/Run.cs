@@ -1,6 +1,4 @@
 using System.CommandLine;
-using Res2Net.Models;
-using Res2Net.Weights;
 
 namespace Res2Net.Cli;
 
@@ -10,21 +8,39 @@ internal static class Run
     public const int Ok = 0;
     public const int Failed = 1;
     public const int Usage = 2;
+    public const int Interrupted = 130;
 
-    public static int Guarded(ParseResult parse, Func<int> body)
+    public static int Guarded(ParseResult parse, Func<int> body) =>
+        GuardedAsync(parse, _ => Task.FromResult(body())).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with the token Ctrl-C and SIGTERM cancel. A library error prints its one sentence
+    /// (translated to the tool's flags); a cancellation exits 130; anything else is a bug and says so.
+    /// </summary>
+    public static async Task<int> GuardedAsync(ParseResult parse, Func<CancellationToken, Task<int>> body)
     {
         try
         {
-            return body();
+            return await body(CancelKey.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsUserError(e))
+        catch (Res2NetException e)
+        {
+            Error(parse, Errors.Describe(e), e);
+            return Errors.ExitCode(e);
+        }
+        catch (OperationCanceledException) when (CancelKey.Token.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("res2net: interrupted");
+            return Interrupted;
+        }
+        catch (IOException e)
         {
             Error(parse, e.Message, e);
-            return e is UnknownModelException or ArgumentException or NotSupportedException ? Usage : Failed;
+            return Failed;
         }
         catch (Exception e)
         {
-            Error(parse, $"unexpected failure: {e.Message}", e);
+            Error(parse, $"unexpected failure ({e.GetType().Name}): {e.Message}", e);
             return Failed;
         }
     }
@@ -37,7 +53,4 @@ internal static class Run
             Console.Error.WriteLine(e);
         }
     }
-
-    private static bool IsUserError(Exception e) => e is CheckpointFormatException or WeightsMismatchException or WeightsDownloadException or Res2Net.Imaging.ImageDecodeException
-        or UnknownModelException or ArgumentException or NotSupportedException or IOException or UnauthorizedAccessException or InvalidDataException;
 }

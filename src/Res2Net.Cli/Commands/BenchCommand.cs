@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
+using Res2Net.Caching;
 using Res2Net.Engines;
+using Res2Net.Weights;
 using Res2Net.Export;
 using Res2Net.Models;
 using Spectre.Console;
@@ -28,21 +30,21 @@ internal static class BenchCommand
         {
             model, engine, precision, weights, onnx, batch, size, threads, seconds, fixedShape, format,
         };
-        command.SetAction(parse => Run.Guarded(parse, () =>
+        command.SetAction((parse, _) => Run.GuardedAsync(parse, cancel =>
         {
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             int b = parse.GetValue(batch), side = parse.GetValue(size), t = parse.GetValue(threads);
             var duration = parse.GetValue(seconds);
             if (b < 1 || t < 1 || side < 16 || duration <= 0)
             {
-                throw new ArgumentException("--batch and --threads must be at least 1, --size at least 16 and --seconds positive.");
+                throw new InvalidOptionException("--batch", "and --threads must be at least 1, --size at least 16 and --seconds positive");
             }
 
             var kind = InferenceEngines.Parse(parse.GetValue(engine)!);
             var onnxFile = parse.GetValue(onnx);
             if (onnxFile is not null && (kind != EngineKind.Onnx || parse.GetValue(weights) is not null))
             {
-                throw new ArgumentException("--onnx needs --engine onnx and excludes --weights.");
+                throw new InvalidOptionException("--onnx", "needs --engine onnx and excludes --weights");
             }
 
             var p = Precisions.Parse(parse.GetValue(precision)!);
@@ -57,16 +59,17 @@ internal static class BenchCommand
             // As the engine does for classify: fixed height and width (so ONNX Runtime fuses more), dynamic batch.
             var export = new OnnxExportOptions { Batch = parse.GetValue(fixedShape) ? b : null, Size = side, Embedding = false };
             var weightsFile = parse.GetValue(weights);
-            using var runner = onnxFile is not null ? OnnxEngine.FromFile(onnxFile, info.Config.InChannels, t)
+            var onnxOptions = new OnnxEngineOptions { Threads = t };
+            using var runner = onnxFile is not null ? OnnxEngine.Open(onnxFile, onnxOptions)
                 : weightsFile is null ? EngineBenchmark.OpenFresh(kind, info, export, t, p)
-                : kind == EngineKind.Onnx ? OnnxEngine.Load(info.Name, weightsFile, new OnnxEngineOptions { Threads = t, Export = export })
-                : InferenceEngines.Load(kind, info.Name, weightsFile, t, p);
+                : InferenceEngines.Resolve(kind, p) == EngineKind.Onnx ? new OnnxExportCache().OpenEngine(ModelCheckpoint.Read(weightsFile, info.Name), onnxOptions, export)
+                : InferenceEngines.Load(weightsFile, info.Name, kind, p, onnxOptions);
             var label = onnxFile is null ? runner.EngineName : $"onnx:{Path.GetFileName(onnxFile)}";
-            var result = EngineBenchmark.Run(runner, info.Name, label, b, side, duration, macs, CancelKey.Token);
+            var result = EngineBenchmark.Run(runner, info.Name, label, b, side, duration, macs, cancel);
             if (parse.GetValue(format) == "json")
             {
                 Console.WriteLine(JsonSerializer.Serialize(result, Json.Indented));
-                return Run.Ok;
+                return Task.FromResult(Run.Ok);
             }
 
             var table = new Table().AddColumns("model", "engine", "precision", "batch", "images/s", "median ms", "p95 ms", "peak RSS MB", "GFLOP/s");
@@ -74,7 +77,7 @@ internal static class BenchCommand
                 result.ImagesPerSecond.ToString("F2", Json.Culture), result.MedianMs.ToString("F1", Json.Culture),
                 result.P95Ms.ToString("F1", Json.Culture), result.PeakRssMb.ToString("F0", Json.Culture), result.Gflops.ToString("F1", Json.Culture));
             AnsiConsole.Write(table);
-            return Run.Ok;
+            return Task.FromResult(Run.Ok);
         }));
         return command;
     }

@@ -24,27 +24,26 @@ internal static class CamCommand
         {
             model, weights, cls, stage, output, size, format, image,
         };
-        command.SetAction(parse => Run.Guarded(parse, () =>
+        command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             var photoPath = parse.GetValue(image)!;
             var photo = ImageDecoder.Decode(photoPath);
-            // Grad-CAM needs gradients: always the TorchSharp engine.
-            using var engine = TorchEngine.Load(info.Name, WeightsResolver.Resolve(info, parse.GetValue(weights)));
-            var net = engine.Model;
-            var preprocessor = Predictors.Preprocessor(info, parse.GetValue(size), cropPct: null, net.Config.InChannels);
-            int? stageIndex = parse.GetValue(stage) is { } name
-                ? net.Stages.Select((s, i) => (s, i)).FirstOrDefault(p => p.s.Name == name.ToLowerInvariant(), (default, -1)).Item2
+            FeatureStage? which = parse.GetValue(stage) is { } name
+                ? name.ToLowerInvariant() switch
+                {
+                    "c2" => FeatureStage.C2,
+                    "c3" => FeatureStage.C3,
+                    "c4" => FeatureStage.C4,
+                    "c5" => FeatureStage.C5,
+                    _ => throw new InvalidOptionException("--stage", $"must be one of c2, c3, c4, c5 (got '{name}')"),
+                }
                 : null;
-            if (stageIndex == -1)
-            {
-                throw new ArgumentException($"--stage must be one of {string.Join(", ", net.Stages.Select(s => s.Name))}.");
-            }
 
-            // The whole photo, its shorter side at the model's resize size: the map covers all of it, not only the crop.
-            using var input = preprocessor.ProcessUncropped(photo);
-            using var batch = input.unsqueeze(0);
-            var cam = GradCam.Compute(net, batch, parse.GetValue(cls), stageIndex, engine.Labels);
+            // Grad-CAM needs gradients: always the TorchSharp engine.
+            var weightsPath = await WeightsResolver.ResolveAsync(info, parse.GetValue(weights), cancel);
+            using var explainer = GradCamExplainer.Load(weightsPath, info.Name, which, parse.GetValue(size));
+            var cam = explainer.Map(photo, parse.GetValue(cls));
             var path = parse.GetValue(output)!;
             CamRenderer.WritePng(photo, cam, path);
             if (parse.GetValue(format) == "json")

@@ -25,24 +25,28 @@ internal static class ClassifyCommand
         {
             model, weights, topk, format, batchSize, engine, precision, onnx, size, crop, inputs,
         };
-        command.SetAction(parse => Run.Guarded(parse, () =>
+        command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
             var k = parse.GetValue(topk);
-            if (k < 1 || parse.GetValue(batchSize) < 1)
+            if (k < 1)
             {
-                throw new ArgumentException("--topk and --batch-size must be at least 1.");
+                throw new InvalidOptionException("TopK", $"must be at least 1 (got {k})");
             }
 
+            var batch = new BatchOptions { BatchSize = parse.GetValue(batchSize) };
+            batch.Validate();
             var info = ModelRegistry.Get(parse.GetValue(model)!);
-            using var predictor = Predictors.Load(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop),
-                InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(onnx));
+            using var predictor = await Predictors.LoadAsync(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop),
+                InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(onnx), cancel);
             var json = parse.GetValue(format) == "json";
             var table = json ? null : new Table().AddColumns("input", "row", "rank", "prob", "label");
             var failed = 0;
-            var files = Engines.Predictor.ExpandInputs(parse.GetValue(inputs)!);
-            var results = predictor.PredictMany(files, k, parse.GetValue(batchSize), cancellation: CancelKey.Token);
-            foreach (var r in Progress.Track(results, files.Count, parse.GetValue(batchSize), "classifying"))
+            var files = Predictor.ExpandInputs(parse.GetValue(inputs)!, note => Console.Error.WriteLine($"res2net: {note}"));
+            using var bar = Progress.Start("classifying", files.Count, show: files.Count > batch.BatchSize);
+            var done = 0;
+            await foreach (var r in predictor.PredictManyAsync(files, k, batch, null, cancel))
             {
+                bar.Report(++done);
                 if (!r.Ok)
                 {
                     Run.Error(parse, r.Error!);
@@ -56,7 +60,7 @@ internal static class ClassifyCommand
                     {
                         input = r.Item.Path,
                         index = r.Item.Index,
-                        top = r.Value!.Top.Select(s => new { @class = s.Class, label = s.Label, prob = s.Prob }),
+                        top = r.Value!.Top.Select(s => new { @class = s.Class, label = s.Label, prob = Json.Number(s.Prob) }),
                     }, Json.Compact));
                     continue;
                 }
@@ -69,6 +73,7 @@ internal static class ClassifyCommand
                 }
             }
 
+            bar.Dispose();
             if (table is not null)
             {
                 AnsiConsole.Write(table);

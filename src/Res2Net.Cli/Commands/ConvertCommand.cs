@@ -16,10 +16,7 @@ internal static class ConvertCommand
         {
             var source = parse.GetValue(input)!;
             var target = parse.GetValue(output)!;
-            var checkpoint = CheckpointFile.ReadStateDict(source);
-            var numClasses = checkpoint.TryGetValue("fc.weight", out var fc) ? (int)fc.Shape[0] : (int?)null;
-            using var net = ModelRegistry.Create(parse.GetValue(model)!, numClasses);
-            ModelWeights.Load(net, checkpoint, Path.GetFileName(source));
+            using var net = ModelCheckpoint.Read(source, parse.GetValue(model)!).CreateModel();
             ModelWeights.Save(net, target);
             Console.Error.WriteLine($"wrote {target} ({ModelWeights.StateDict(net).Count} tensors)");
             return Run.Ok;

@@ -22,15 +22,16 @@ internal static class EvaluateCommand
         var imageSize = new Option<int?>("--image-size") { Description = "Model input side (default: the dataset's)." };
         var threads = new Option<int?>("--threads") { Description = "LibTorch threads (default: one per core)." };
         var precision = Options.Precision();
+        var engine = Options.Engine();
         var command = new Command("evaluate", "Top-1, top-5 and loss of a checkpoint on a dataset's test split.")
         {
-            model, weights, onnx, data, format, batchSize, imageSize, threads, precision,
+            model, weights, onnx, data, format, batchSize, imageSize, threads, precision, engine,
         };
         command.SetAction(parse => Run.Guarded(parse, () =>
         {
             if (parse.GetValue(batchSize) < 1 || parse.GetValue(threads) is < 1 || parse.GetValue(imageSize) is < 8)
             {
-                throw new ArgumentException("--batch-size and --threads must be at least 1, --image-size at least 8.");
+                throw new InvalidOptionException("--batch-size", "and --threads must be at least 1, --image-size at least 8");
             }
 
             if (parse.GetValue(threads) is { } t)
@@ -42,28 +43,28 @@ internal static class EvaluateCommand
             var onnxFile = parse.GetValue(onnx);
             if ((onnxFile is null) == (parse.GetValue(weights) is null))
             {
-                throw new ArgumentException("Give either --weights (a checkpoint) or --onnx (an ONNX file).");
+                throw new UsageException("Give either --weights (a checkpoint) or --onnx (an ONNX file).");
             }
 
             var p = Precisions.Parse(parse.GetValue(precision)!);
-            Precisions.Check(p, onnxFile is null ? EngineKind.Torch : EngineKind.Onnx);
-            using IInferenceEngine engine = onnxFile is null
-                ? TorchEngine.Load(info.Name, parse.GetValue(weights)!, precision: p)
-                : OnnxEngine.FromFile(onnxFile, threads: parse.GetValue(threads));
+            var kind = onnxFile is null ? InferenceEngines.Parse(parse.GetValue(engine)!) : EngineKind.Onnx;
+            Precisions.Check(p, InferenceEngines.Resolve(kind, p));
+            var onnxOptions = new OnnxEngineOptions { Threads = parse.GetValue(threads) };
+            using var runner = onnxFile is null
+                ? InferenceEngines.Load(parse.GetValue(weights)!, info.Name, kind, p, onnxOptions)
+                : OnnxEngine.Open(onnxFile, onnxOptions);
             var source = onnxFile ?? parse.GetValue(weights)!;
-            var small = info.Config is Res2NetConfig { Stem: StemType.Cifar };
-            var splits = DatasetLoader.Load(parse.GetValue(data), parse.GetValue(imageSize) ?? (small ? 32 : info.Preprocess.InputSize),
-                engine.InChannels);
-            var classes = engine.Labels.Count;   // one label per class, whichever engine
+            var splits = DatasetLoader.Load(parse.GetValue(data), parse.GetValue(imageSize) ?? runner.Metadata.Preprocess.InputSize, runner.Metadata.InChannels);
+            var classes = runner.Metadata.NumClasses;
             if (classes > 0 && splits.Test.NumClasses > classes)
             {
-                throw new ArgumentException($"{source} classifies {classes} classes but the dataset has {splits.Test.NumClasses}.");
+                throw new Res2NetException($"{source} classifies {classes} classes but the dataset has {splits.Test.NumClasses}.");
             }
 
-            var result = Trainer.Evaluate(engine, splits.Test, info.Preprocess, parse.GetValue(batchSize), parse.GetValue(imageSize));
+            var result = Trainer.Evaluate(runner, splits.Test, parse.GetValue(batchSize), parse.GetValue(imageSize));
             if (parse.GetValue(format) == "json")
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { top1 = Math.Round(result.Top1, 4), top5 = Math.Round(result.Top5, 4), loss = Math.Round(result.Loss, 6), images = result.Images }, Json.Compact));
+                Console.WriteLine(JsonSerializer.Serialize(new { top1 = Json.Number(Math.Round(result.Top1, 4)), top5 = Json.Number(Math.Round(result.Top5, 4)), loss = Json.Number(Math.Round(result.Loss, 6)), images = result.Images }, Json.Compact));
             }
             else
             {

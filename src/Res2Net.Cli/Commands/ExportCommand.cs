@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using Res2Net.Engines;
 using Res2Net.Export;
+using Res2Net.Imaging;
 using Res2Net.Models;
 using Res2Net.Weights;
 
@@ -43,16 +45,16 @@ internal static class ExportCommand
         {
             model, weights, fresh, output, opset, batch, size, stages, split, pad, int8, calibrate,
         };
-        command.SetAction(parse => Run.Guarded(parse, () =>
+        command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             var batchText = parse.GetValue(batch)!;
             int? fixedBatch = batchText == "dynamic" ? null
                 : int.TryParse(batchText, NumberStyles.None, CultureInfo.InvariantCulture, out var b) && b > 0 ? b
-                : throw new ArgumentException($"--batch must be 'dynamic' or a positive number (got '{batchText}').");
+                : throw new InvalidOptionException("--batch", $"must be 'dynamic' or a positive number (got '{batchText}')");
             if (parse.GetValue(fresh) && parse.GetValue(weights) is not null)
             {
-                throw new ArgumentException("--fresh and --weights exclude each other.");
+                throw new InvalidOptionException("--fresh", "and --weights exclude each other");
             }
 
             var options = new OnnxExportOptions
@@ -64,68 +66,48 @@ internal static class ExportCommand
                 GroupFirstBlock = !parse.GetValue(split),
                 PadGroups = parse.GetValue(pad),
             };
+            options.Validate();
 
             var calibration = parse.GetValue(calibrate) ?? [];
             if (parse.GetValue(int8) && (calibration.Length == 0 || options.Size is null))
             {
-                throw new ArgumentException("--int8 needs --calibrate with images or .npy batches, and a fixed --size.");
+                throw new InvalidOptionException("--int8", "needs --calibrate with images or .npy batches, and a fixed --size");
             }
 
             if (!parse.GetValue(int8) && calibration.Length > 0)
             {
-                throw new ArgumentException("--calibrate only applies with --int8.");
+                throw new InvalidOptionException("--calibrate", "only applies with --int8");
             }
 
-            using var net = Build(info, parse.GetValue(fresh) ? null : WeightsResolver.Resolve(info, parse.GetValue(weights)));
+            using var net = parse.GetValue(fresh) ? info.Create()
+                : ModelCheckpoint.Read(await WeightsResolver.ResolveAsync(info, parse.GetValue(weights), cancel), info.Name).CreateModel();
+            net.eval();
             var target = parse.GetValue(output)!;
+            var graph = OnnxExporter.Build(net, options);
+            var failed = 0;
+            var note = "";
             if (parse.GetValue(int8))
             {
-                var preprocessor = Predictors.Preprocessor(info, options.Size, null, net.Config.InChannels);
-                var failed = 0;
-                var batches = CalibrationBatches.Read(calibration, preprocessor, options.Size!.Value, info, error =>
+                var preprocessor = new ImagePreprocessor(net.Metadata.Preprocess with { InputSize = options.Size!.Value }, net.Config.InChannels);
+                var batches = CalibrationSet.Read(calibration, preprocessor, error =>
                 {
                     failed++;
-                    Console.Error.WriteLine($"res2net: error: {error}");
+                    Run.Error(parse, error);
                 }).ToList();
                 if (batches.Count == 0)
                 {
-                    throw new ArgumentException("No calibration image could be read; --int8 needs at least one.");
+                    throw new InvalidOptionException("--calibrate", "gave no image that could be read; --int8 needs at least one");
                 }
 
-                net.eval();
-                var fp32 = OnnxExporter.Build(net, options);
-                var quantized = OnnxQuantizer.Quantize(fp32, OnnxQuantizer.Calibrate(fp32, batches));
-                OnnxExporter.Write(quantized, target);
-                Console.Error.WriteLine($"wrote {target} ({new FileInfo(target).Length / 1e6:F1} MB, opset {options.Opset}, INT8, calibrated on {batches.Sum(b => b.Shape[0])} images)");
-                return failed == 0 ? Run.Ok : Run.Failed;
+                graph = OnnxQuantizer.Quantize(graph, OnnxQuantizer.Calibrate(graph, batches));
+                OnnxExporter.SetProperty(graph, OnnxEngine.PrecisionKey, "int8");
+                note = $", INT8, calibrated on {batches.Sum(x => x.Shape[0])} images";
             }
 
-            OnnxExporter.Export(net, target, options);
-            Console.Error.WriteLine($"wrote {target} ({new FileInfo(target).Length / 1e6:F1} MB, opset {options.Opset})");
-            return Run.Ok;
+            OnnxExporter.Write(graph, target);
+            Console.Error.WriteLine($"wrote {target} ({new FileInfo(target).Length / 1e6:F1} MB, opset {options.Opset}{note})");
+            return failed == 0 ? Run.Ok : Run.Failed;
         }));
         return command;
-    }
-
-    private static Res2NetBackbone Build(ModelInfo info, string? weightsPath)
-    {
-        if (weightsPath is null)
-        {
-            return info.Create();
-        }
-
-        var checkpoint = CheckpointFile.ReadStateDict(weightsPath);
-        var numClasses = checkpoint.TryGetValue("fc.weight", out var fc) ? (int)fc.Shape[0] : (int?)null;
-        var net = info.Create(numClasses, ModelWeights.StemChannels(info, checkpoint));
-        try
-        {
-            ModelWeights.Load(net, checkpoint, Path.GetFileName(weightsPath));
-            return net;
-        }
-        catch
-        {
-            net.Dispose();
-            throw;
-        }
     }
 }

@@ -25,8 +25,8 @@ internal static class InspectCommand
             var matches = ModelWeights.FindMatchingModels(tensors);
             var container = kind switch
             {
-                CheckpointFile.Kind.PyTorchZip => "pytorch-zip",
-                CheckpointFile.Kind.PyTorchLegacy => "pytorch-legacy",
+                CheckpointContainer.PyTorchZip => "pytorch-zip",
+                CheckpointContainer.PyTorchLegacy => "pytorch-legacy",
                 _ => "safetensors",
             };
             if (parse.GetValue(format) == "json")

@@ -47,13 +47,13 @@ internal static class TrainCommand
             model, data, epochs, batchSize, lr, minLr, warmup, optimizer, momentum, noNesterov, weightDecay, smoothing, cropPadding, noFlip,
             rrc, seed, threads, outDir, resume, weights, pretrained, freeze, backboneLr, grayStem, imageSize, trainLimit, testLimit, samples,
         };
-        command.SetAction(parse => Run.Guarded(parse, () =>
+        command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             string? initial = parse.GetValue(weights);
             if (parse.GetValue(pretrained))
             {
-                initial = WeightsResolver.Resolve(info, initial);
+                initial = await WeightsResolver.ResolveAsync(info, initial, cancel);
             }
 
             var options = new TrainOptions
@@ -82,7 +82,7 @@ internal static class TrainCommand
                 TrainLimit = parse.GetValue(trainLimit),
                 TestLimit = parse.GetValue(testLimit),
             };
-            Validate(options);
+            options.Validate();
 
             var smallModel = info.Config is Res2NetConfig { Stem: StemType.Cifar };
             // ImageFolder photos are stored in colour unless a gray stem is asked for; IDX and CIFAR keep their own.
@@ -90,26 +90,13 @@ internal static class TrainCommand
                 options.GrayscaleStem ? 1 : 3);
             Console.Error.WriteLine($"data: {parse.GetValue(data) ?? DatasetLoader.EmbeddedName} ({splits.Format}, {splits.Train.NumClasses} classes)");
 
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                // The first Ctrl-C stops after the current step and saves; a second one kills as usual.
-                if (!cancel.IsCancellationRequested)
-                {
-                    e.Cancel = true;
-                    cancel.Cancel();
-                }
-            };
-            Console.CancelKeyPress += onCancel;
-            try
             {
                 var observer = new ProgressObserver();
-                var result = new Trainer(options, splits, observer).Run(cancel.Token);
+                var result = await Task.Run(() => new Trainer(options, splits, observer).Run(cancel), CancellationToken.None);
                 observer.Finish();
                 if (options.OutDir is not null && parse.GetValue(samples) > 0)
                 {
-                    ExportSamples(splits.Test, info, parse.GetValue(samples), options.OutDir,
-                        options.InitialWeights is null || options.GrayscaleStem ? splits.Train.Channels : 3, options.ImageSize);
+                    SampleExport.Write(splits.Test, parse.GetValue(samples), options.OutDir, result.Metadata);
                 }
 
                 if (result.BestEpoch > 0)
@@ -120,84 +107,34 @@ internal static class TrainCommand
                         $"best: epoch {result.BestEpoch}, top-1 {result.BestTop1:F2}%{(best is null ? "" : $", top-5 {best.ValTop5:F2}%, loss {best.ValLoss:F4}")}; {result.Seconds / 60:F1} min in all; files in {options.OutDir ?? "-"}"));
                 }
 
-                return result.Cancelled ? 130 : Run.Ok;
-            }
-            catch (TrainingDivergedException e)
-            {
-                Run.Error(parse, e.Message, e);
-                return Run.Failed;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
+                return result.Cancelled ? Run.Interrupted : Run.Ok;
             }
         }));
         return command;
-    }
-
-    private static void Validate(TrainOptions o)
-    {
-        if (o.Epochs < 1 || o.BatchSize < 1 || o.PeakLr <= 0 || o.WarmupEpochs < 0 || o.WeightDecay < 0 || o.LabelSmoothing is < 0 or >= 1
-            || o.Augmentation.CropPadding < 0 || o.BackboneLrScale < 0 || o.Threads is < 1 || o.ImageSize is < 8 || o.TrainLimit is < 1 || o.TestLimit is < 1)
-        {
-            throw new ArgumentException("--epochs, --batch-size, --lr, --threads, --image-size and the limits must be positive; --warmup, --weight-decay, --crop-padding and --backbone-lr-scale not negative; --label-smoothing in [0, 1).");
-        }
-    }
-
-    /// <summary>A few test images as the .npy batch `classify` takes, normalised as in training, with their true labels.</summary>
-    private static void ExportSamples(ImageDataset test, ModelInfo info, int count, string outDir, int channels, int? imageSize)
-    {
-        count = Math.Min(count, test.Count);
-        var step = Math.Max(1, test.Count / count);
-        var indices = Enumerable.Range(0, count).Select(i => i * step).ToArray();
-        var maker = new BatchMaker(test, channels, imageSize ?? Math.Min(test.Height, test.Width), info.Preprocess.Mean, info.Preprocess.Std);
-        using var scope = NewDisposeScope();
-        var (x, _) = maker.Make(indices, Augmentation.None, null);
-        Npy.Write(Path.Combine(outDir, "samples.npy"), x.ToTensorData());
-        File.WriteAllLines(Path.Combine(outDir, "samples.txt"), indices.Select((ix, row) => $"{row}\t{test.Labels[ix]}\t{test.Classes[test.Labels[ix]]}"));
     }
 
     /// <summary>One progress bar per epoch on stderr with running loss, accuracy and images per second.</summary>
     private sealed class ProgressObserver : ITrainingObserver
     {
         private readonly bool live = StdErr.IsTerminal;
-        private ProgressTask? task;
-        private ProgressContext? context;
-        private Thread? thread;
-        private readonly ManualResetEventSlim epochDone = new(false);
-        private readonly ManualResetEventSlim contextReady = new(false);
+        private Progress? bar;
+        private string status = "";
 
         public void Info(string message) => Console.Error.WriteLine(message);
 
         public void EpochStarted(int epoch, int epochs, int steps, int firstStep)
         {
-            if (!live)
+            Finish();
+            if (live)
             {
-                return;
+                bar = Progress.Start($"epoch {epoch}/{epochs}", steps);
+                bar.Report(firstStep);
             }
-
-            // Spectre's progress display runs a callback; the trainer drives it from this thread while it waits.
-            epochDone.Reset();
-            contextReady.Reset();
-            thread = new Thread(() => StdErr.Console.Progress().AutoClear(false).HideCompleted(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    context = ctx;
-                    task = ctx.AddTask($"epoch {epoch}/{epochs}", maxValue: steps);
-                    task.Value = firstStep;
-                    contextReady.Set();
-                    epochDone.Wait();
-                    ctx.Refresh();
-                }))
-            { IsBackground = true };
-            thread.Start();
-            contextReady.Wait();
         }
 
         public void Step(StepProgress p)
         {
-            if (task is null)
+            if (bar is null)
             {
                 // Not a terminal (a log file): a plain line every tenth of the epoch instead of a bar.
                 if (!live && p.Step % Math.Max(1, p.Steps / 10) == 0 && p.Step < p.Steps)
@@ -209,27 +146,16 @@ internal static class TrainCommand
                 return;
             }
 
-            task.Value = p.Step;
-            task.Description = string.Create(CultureInfo.InvariantCulture,
-                $"epoch {p.Epoch} loss {p.Loss:F4} acc {p.Top1:F2}% {p.ImagesPerSecond:F0} img/s");
+            status = string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch} loss {p.Loss:F4} acc {p.Top1:F2}% {p.ImagesPerSecond:F0} img/s");
+            bar.Describe(status);
+            bar.Report(p.Step);
         }
 
-        public void Evaluating(int epoch)
-        {
-            if (task is not null)
-            {
-                task.Description += " (evaluating)";
-            }
-        }
+        public void Evaluating(int epoch) => bar?.Describe(status + " (evaluating)");
 
         public void EpochEnded(EpochMetrics m, bool best)
         {
-            if (task is not null)
-            {
-                task.Description = string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {m.Epoch} loss {m.TrainLoss:F4} acc {m.TrainTop1:F2}% {m.ImagesPerSecond:F0} img/s");
-            }
-
+            bar?.Describe(string.Create(CultureInfo.InvariantCulture, $"epoch {m.Epoch} loss {m.TrainLoss:F4} acc {m.TrainTop1:F2}% {m.ImagesPerSecond:F0} img/s"));
             Finish();
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {m.Epoch}: train loss {m.TrainLoss:F4}, test loss {m.ValLoss:F4}, top-1 {m.ValTop1:F2}%, top-5 {m.ValTop5:F2}%, {m.Seconds:F1} s, {m.ImagesPerSecond:F0} img/s{(best ? " (best)" : "")}"));
@@ -237,16 +163,8 @@ internal static class TrainCommand
 
         public void Finish()
         {
-            if (thread is null)
-            {
-                return;
-            }
-
-            epochDone.Set();
-            thread.Join();
-            thread = null;
-            task = null;
-            context = null;
+            bar?.Dispose();
+            bar = null;
         }
     }
 }

@@ -30,11 +30,12 @@ public static class EngineBenchmark
     public static IInferenceEngine OpenFresh(EngineKind kind, ModelInfo info, OnnxExportOptions export, int? threads,
         Precision precision = Precision.Float32)
     {
+        kind = InferenceEngines.Resolve(kind, precision);
         Precisions.Check(precision, kind);
         var model = info.Create();
         if (kind == EngineKind.Torch)
         {
-            return InferenceEngines.FromModel(kind, model, threads, precision);
+            return new TorchEngine(model, precision);
         }
 
         var file = Path.Combine(Path.GetTempPath(), $"res2net-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
@@ -50,7 +51,7 @@ public static class EngineBenchmark
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             GC.WaitForPendingFinalizers();
             NativeMemory.ReturnFreedMemory();
-            return OnnxEngine.FromFile(file, info.Config.InChannels, threads);
+            return OnnxEngine.Open(file, new OnnxEngineOptions { Threads = threads });
         }
         finally
         {
@@ -66,7 +67,13 @@ public static class EngineBenchmark
     public static BenchmarkResult Run(IInferenceEngine engine, string model, string label, int batch, int side, double seconds, long macs,
         CancellationToken cancel = default)
     {
-        using var input = randn(batch, engine.InChannels, side, side, generator: new Generator(0));
+        FloatTensor input;
+        using (var generator = new Generator(0))
+        using (var random = randn(batch, engine.Metadata.InChannels, side, side, generator: generator))
+        {
+            input = random.ToFloatTensor();
+        }
+
         GC.Collect();
         GC.WaitForPendingFinalizers();
         ResetPeakRss();
@@ -93,7 +100,7 @@ public static class EngineBenchmark
         var imagesPerSecond = batch * latencies.Count / total;
         return new BenchmarkResult(model, label, batch, Math.Round(imagesPerSecond, 3), Math.Round(Percentile(latencies, 0.5), 2),
             Math.Round(Percentile(latencies, 0.95), 2), Math.Round(PeakRssMb(), 1), Math.Round(2.0 * macs * imagesPerSecond / 1e9, 2),
-            engine is TorchEngine torch ? torch.Precision.Name() : Precision.Float32.Name());
+            engine.Precision);
     }
 
     private static double Percentile(List<double> sorted, double q)

@@ -4,8 +4,6 @@ using static TorchSharp.torch;
 
 namespace Res2Net.Explain;
 
-/// <summary>A class activation map: where the network looked for one class, on a coarse grid, scaled to [0, 1].</summary>
-public sealed record CamResult(int Class, string Label, float Prob, float[] Map, int MapWidth, int MapHeight);
 
 /// <summary>
 /// Grad-CAM (Selvaraju et al., ICCV 2017): the stage's feature maps weighted by the spatial mean of the class score's
@@ -18,18 +16,21 @@ public static class GradCam
     /// <param name="input">One normalised image, (1, C, H, W); any size the network accepts.</param>
     /// <param name="classIndex">The class to explain; null for the top class.</param>
     /// <param name="stage">Index into <see cref="Res2NetBackbone.Stages"/>; null for the last stage.</param>
-    /// <param name="labels">Class names for the result.</param>
-    public static CamResult Compute(Res2NetBackbone model, Tensor input, int? classIndex, int? stage, IReadOnlyList<string> labels)
+    /// <param name="label">The name of a class index, for the result (e.g. the model's metadata's).</param>
+    public static CamResult Compute(Res2NetBackbone model, Tensor input, int? classIndex, int? stage, Func<int, string> label)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(label);
         if (input.dim() != 4 || input.shape[0] != 1)
         {
-            throw new ArgumentException($"Grad-CAM explains one image at a time, shape (1, C, H, W); got ({string.Join(", ", input.shape)}).");
+            throw new InvalidOptionException("Input", $"must be one image of shape (1, C, H, W), not ({string.Join(", ", input.shape)})");
         }
 
         var s = stage ?? model.Stages.Count - 1;
         if (s < 0 || s >= model.Stages.Count)
         {
-            throw new ArgumentException($"The model has stages 0..{model.Stages.Count - 1} ({string.Join(", ", model.Stages.Select(x => x.Name))}); there is no stage {s}.");
+            throw new InvalidOptionException("Stage", $"must be one of {string.Join(", ", model.Stages.Select(x => x.Name))}");
         }
 
         var wasTraining = model.training;
@@ -45,7 +46,7 @@ public static class GradCam
             var k = classIndex ?? (int)logits.argmax(1).item<long>();
             if (k < 0 || k >= classes)
             {
-                throw new ArgumentException($"Class {k} is out of range: the model has {classes} classes (0..{classes - 1}).");
+                throw new InvalidOptionException("ClassIndex", $"must be from 0 to {classes - 1}: the model has {classes} classes (got {k})");
             }
 
             var prob = logits.softmax(1)[0, k].item<float>();
@@ -58,7 +59,7 @@ public static class GradCam
                 cam = cam / max;
             }
 
-            return new CamResult(k, labels.Count > k ? labels[k] : k.ToString(System.Globalization.CultureInfo.InvariantCulture), prob,
+            return new CamResult(k, label(k), prob,
                 cam.detach().contiguous().data<float>().ToArray(), (int)cam.shape[1], (int)cam.shape[0]);
         }
         finally

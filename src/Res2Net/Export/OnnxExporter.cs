@@ -1,5 +1,7 @@
 using Google.Protobuf;
 using Onnx;
+using Res2Net.Engines;
+using Res2Net.IO;
 using Res2Net.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -7,48 +9,6 @@ using static Res2Net.Export.OnnxGraph;
 using static TorchSharp.torch;
 
 namespace Res2Net.Export;
-
-/// <summary>How a model is written to ONNX.</summary>
-public sealed record OnnxExportOptions
-{
-    /// <summary>Lowest and highest opset the exporter writes (Split takes its sizes as an input from 13 on).</summary>
-    public const int MinOpset = 13;
-
-    public const int MaxOpset = 21;
-
-    /// <summary>ONNX opset version.</summary>
-    public int Opset { get; init; } = 17;
-
-    /// <summary>A fixed batch size, or null for a symbolic ("batch") dimension.</summary>
-    public int? Batch { get; init; }
-
-    /// <summary>A fixed square input side, or null for symbolic height and width.</summary>
-    public int? Size { get; init; }
-
-    /// <summary>Also output the pooled embedding ("embedding", N x C) next to the logits.</summary>
-    public bool Embedding { get; init; } = true;
-
-    /// <summary>Also output the stage maps ("c2".."c5").</summary>
-    public bool Stages { get; init; }
-
-    /// <summary>
-    /// Run the s-1 independent 3x3 convolutions of a stage's first block as one grouped convolution
-    /// (groups = (s-1) x cardinality) over the first (s-1)w channels, instead of a split and s-1 convolutions.
-    /// </summary>
-    public bool GroupFirstBlock { get; init; } = true;
-
-    /// <summary>
-    /// Zero-pad each Res2Net group to a multiple of 16 channels (26 to 32, 52 to 64, 104 to 112): ONNX Runtime runs a
-    /// convolution in its fast blocked (NCHWc) layout only when its channel counts are multiples of 16. The padded
-    /// channels hold zeros throughout, so outputs are unchanged. Off by default: on res2net50_26w_4s every convolution
-    /// then runs blocked, but the 10% more multiply-accumulates and the extra reorders around Split/Concat cost as much
-    /// as that gains (measured with 2 threads, batch 1 and 8).
-    /// </summary>
-    public bool PadGroups { get; init; }
-
-    /// <summary>A short text naming every option, for cache keys.</summary>
-    public string Key => $"opset{Opset}-b{Batch?.ToString() ?? "n"}-s{Size?.ToString() ?? "n"}-e{(Embedding ? 1 : 0)}-st{(Stages ? 1 : 0)}-g{(GroupFirstBlock ? 1 : 0)}-p{(PadGroups ? 1 : 0)}";
-}
 
 /// <summary>
 /// Writes a model as an ONNX graph built from its own structure (stem, Res2Net blocks, DLA trees, head) rather than by
@@ -60,55 +20,53 @@ public static class OnnxExporter
     /// <summary>Bumped whenever the graph the exporter writes changes, so cached exports are rebuilt.</summary>
     public const int FormatVersion = 1;
 
-    public const string InputName = "input";
-    public const string LogitsName = "logits";
-    public const string EmbeddingName = "embedding";
+    private const string InputName = OnnxEngine.InputName;
+    private const string LogitsName = OnnxEngine.LogitsName;
+    private const string EmbeddingName = OnnxEngine.EmbeddingName;
 
+    /// <summary>Writes the model's graph to <paramref name="path"/> (see the library's atomic writes).</summary>
     public static void Export(Res2NetBackbone model, string path, OnnxExportOptions? options = null) => Write(Build(model, options), path);
 
-    /// <summary>Writes a model through a temporary file and a rename (an interrupted write leaves no half file).</summary>
+    /// <summary>Writes a graph through a temporary file and a rename (an interrupted write leaves no half file).</summary>
     public static void Write(ModelProto model, string path)
     {
-        var bytes = model.ToByteArray();
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
+        ArgumentNullException.ThrowIfNull(model);
+        AtomicFile.Write(path, model.WriteTo);
+    }
 
-            throw;
+    /// <summary>The model's graph as the bytes of an ONNX file.</summary>
+    public static byte[] ExportBytes(Res2NetBackbone model, OnnxExportOptions? options = null) => Build(model, options).ToByteArray();
+
+    /// <summary>Sets (or replaces) one entry of a graph's <c>metadata_props</c>.</summary>
+    public static void SetProperty(ModelProto model, string key, string value)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var existing = model.MetadataProps.FirstOrDefault(p => p.Key == key);
+        if (existing is not null)
+        {
+            existing.Value = value;
+        }
+        else
+        {
+            model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         }
     }
 
-    public static byte[] ExportBytes(Res2NetBackbone model, OnnxExportOptions? options = null) => Build(model, options).ToByteArray();
-
-    /// <summary>The ONNX model as protobuf objects.</summary>
+    /// <summary>
+    /// The ONNX model as protobuf objects, with the model's <see cref="ModelMetadata"/> in its <c>metadata_props</c>
+    /// (the input size set to the fixed size, if any) so that an engine opening the file knows what it runs.
+    /// </summary>
     public static ModelProto Build(Res2NetBackbone model, OnnxExportOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(model);
         options ??= new OnnxExportOptions();
-        if (options.Opset is < OnnxExportOptions.MinOpset or > OnnxExportOptions.MaxOpset)
-        {
-            throw new ArgumentException($"Opset {options.Opset} is not supported; choose {OnnxExportOptions.MinOpset} to {OnnxExportOptions.MaxOpset}.");
-        }
-
-        if (options.Batch is < 1 || options.Size is < 16)
-        {
-            throw new ArgumentException("A fixed batch must be at least 1 and a fixed size at least 16 pixels.");
-        }
+        options.Validate();
 
         var name = model.ModelName ?? model.GetType().Name;
         var g = new OnnxGraph(name, options.Opset);
         var writer = new Writer(g, options);
         using var noGrad = no_grad();
-        long?[] inputDims = [options.Batch, model.Config.InChannels, options.Size, options.Size];
+        long?[] inputDims = [options.Batch, model.Config.InChannels, options.Height, options.Width];
         g.AddInput(InputName, inputDims, ["batch", "", "height", "width"]);
 
         var (features, stages) = model switch
@@ -160,6 +118,15 @@ public static class OnnxExporter
             Graph = g.Graph,
         };
         m.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = options.Opset });
+        var metadata = model.Metadata;
+        if (options.Size is { } size)
+        {
+            // A square graph of fixed size takes photos preprocessed to that size.
+            metadata = metadata with { Preprocess = metadata.Preprocess with { InputSize = size } };
+        }
+
+        SetProperty(m, ModelMetadata.Key, metadata.ToJson());
+        SetProperty(m, OnnxEngine.PrecisionKey, "fp32");
         return m;
     }
 

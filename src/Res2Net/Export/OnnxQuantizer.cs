@@ -32,7 +32,7 @@ public static class OnnxQuantizer
     /// Runs <paramref name="model"/> (float32, unoptimised, so every value exists) on calibration batches and records
     /// the range of every value. The batches are float32 NCHW, already normalised, as the model takes them.
     /// </summary>
-    public static Dictionary<string, ValueRange> Calibrate(ModelProto model, IEnumerable<(float[] Data, long[] Shape)> batches, int? threads = null)
+    public static Dictionary<string, ValueRange> Calibrate(ModelProto model, IEnumerable<FloatTensor> batches, int? threads = null)
     {
         var probe = model.Clone();
         var outputs = probe.Graph.Output.Select(o => o.Name).ToHashSet();
@@ -55,8 +55,10 @@ public static class OnnxQuantizer
         var inputName = probe.Graph.Input[0].Name;
         var names = probe.Graph.Output.Select(o => o.Name).ToArray();
         var ranges = new Dictionary<string, ValueRange>();
-        foreach (var (data, shape) in batches)
+        foreach (var batch in batches)
         {
+            var data = batch.Values.Span;
+            var shape = batch.ShapeArray();
             Observe(ranges, inputName, data);
 
             // One image at a time: every value of the graph is an output here, which at batch 32 and 224x224 would
@@ -64,7 +66,7 @@ public static class OnnxQuantizer
             var per = (int)(data.Length / shape[0]);
             for (var n = 0; n < shape[0]; n++)
             {
-                var one = data.AsSpan(n * per, per).ToArray();
+                var one = data.Slice(n * per, per).ToArray();
                 using var value = OrtValue.CreateTensorValueFromMemory(one, [1, .. shape[1..]]);
                 using var runOptions = new RunOptions();
                 using var results = session.Run(runOptions, [inputName], [value], names);
@@ -75,7 +77,7 @@ public static class OnnxQuantizer
             }
         }
 
-        return ranges.Count > 0 ? ranges : throw new ArgumentException("Calibration needs at least one batch.");
+        return ranges.Count > 0 ? ranges : throw new InvalidOptionException("Batches", "must hold at least one image to calibrate on");
     }
 
     /// <summary>The QDQ form of <paramref name="model"/> with activation ranges from <see cref="Calibrate"/>.</summary>

@@ -118,9 +118,9 @@ public sealed class DlaModel : Res2NetBackbone
         return result.MoveToOuterDisposeScope();
     }
 
-    public override void ResetClassifier(int numClasses)
+    /// <inheritdoc/>
+    protected override void ReplaceClassifier(int numClasses)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(numClasses);
         if (fc is not null)
         {
             register_module("fc", null!);

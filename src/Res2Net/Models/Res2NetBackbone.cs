@@ -1,3 +1,4 @@
+using Res2Net.Imaging;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,6 +14,8 @@ public readonly record struct StageInfo(string Name, string ModuleName, int Chan
 /// </summary>
 public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
 {
+    private IReadOnlyList<string> classNames = [];
+
     protected Res2NetBackbone(string name) : base(name)
     {
         TorchRuntime.Initialize();
@@ -20,6 +23,29 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
 
     /// <summary>The registered name the model was created under, if any.</summary>
     public string? ModelName { get; internal set; }
+
+    /// <summary>One name per class of the classifier, or empty when unknown; <see cref="ResetClassifier"/> clears it.</summary>
+    public IReadOnlyList<string> ClassNames
+    {
+        get => classNames;
+        set => classNames = Array.AsReadOnly((value ?? throw new ArgumentNullException(nameof(value))).ToArray());
+    }
+
+    /// <summary>The evaluation transform the weights expect (the registry's for a registered model).</summary>
+    public PreprocessConfig Preprocess { get; set; } = PreprocessConfig.ImageNet;
+
+    /// <summary>
+    /// What the model is, as files written from it record it (see <see cref="ModelMetadata"/>): its registered name, input
+    /// channels, classes with their names, and its preprocessing normalised over its input channels.
+    /// </summary>
+    public ModelMetadata Metadata => new()
+    {
+        Model = ModelName ?? GetType().Name,
+        InChannels = Config.InChannels,
+        NumClasses = Config.NumClasses,
+        ClassNames = ClassNames.Count == Config.NumClasses ? ClassNames : [],
+        Preprocess = Preprocess.ForChannels(Config.InChannels),
+    };
 
     /// <summary>The configuration the model was built from (its class count follows <see cref="ResetClassifier"/>).</summary>
     public abstract ModelConfig Config { get; }
@@ -39,8 +65,20 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
     /// <summary>Global average pool and classifier; with <paramref name="preLogits"/> only the pooled embedding (N, C).</summary>
     public abstract Tensor ForwardHead(Tensor features, bool preLogits = false);
 
-    /// <summary>Replaces the classifier with a freshly initialised one for <paramref name="numClasses"/> classes (0: none).</summary>
-    public abstract void ResetClassifier(int numClasses);
+    /// <summary>Replaces the classifier with a freshly initialised one for <paramref name="numClasses"/> classes (0: none); the class names are forgotten.</summary>
+    public void ResetClassifier(int numClasses)
+    {
+        if (numClasses < 0)
+        {
+            throw new InvalidOptionException("NumClasses", $"must not be negative (got {numClasses})");
+        }
+
+        ReplaceClassifier(numClasses);
+        ClassNames = [];
+    }
+
+    /// <summary>Replaces the classifier (see <see cref="ResetClassifier"/>) and records the new class count in <see cref="Config"/>.</summary>
+    protected abstract void ReplaceClassifier(int numClasses);
 
     /// <summary>Names of the classifier's parameters (left out when a checkpoint's classifier does not fit).</summary>
     public abstract IReadOnlyList<string> ClassifierKeys { get; }

@@ -121,9 +121,9 @@ public sealed partial class Res2NetModel : Res2NetBackbone
         return result.MoveToOuterDisposeScope();
     }
 
-    public override void ResetClassifier(int numClasses)
+    /// <inheritdoc/>
+    protected override void ReplaceClassifier(int numClasses)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(numClasses);
         if (fc is not null)
         {
             register_module("fc", null!);

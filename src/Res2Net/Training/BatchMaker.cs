@@ -1,3 +1,4 @@
+using Res2Net.Imaging;
 using static TorchSharp.torch;
 
 namespace Res2Net.Training;
@@ -31,10 +32,15 @@ public sealed record Augmentation
 public sealed class BatchMaker
 {
     private readonly ImageDataset data;
-    private readonly float[] scale;
-    private readonly float[] shift;
+    private readonly float[][] table;
+    private readonly IReadOnlyList<float> mean;
+    private readonly IReadOnlyList<float> std;
 
-    public BatchMaker(ImageDataset data, int modelChannels, int outputSize, float[] mean, float[] std)
+    /// <param name="data">The images.</param>
+    /// <param name="modelChannels">Channels the model takes (gray images are repeated for an RGB model).</param>
+    /// <param name="outputSize">Side of the model input.</param>
+    /// <param name="preprocess">The normalisation (its mean and std, for <paramref name="modelChannels"/> channels).</param>
+    public BatchMaker(ImageDataset data, int modelChannels, int outputSize, PreprocessConfig preprocess)
     {
         if (data.Channels != modelChannels && !(data.Channels == 1 && modelChannels == 3))
         {
@@ -44,14 +50,8 @@ public sealed class BatchMaker
         this.data = data;
         Channels = modelChannels;
         Size = outputSize;
-        scale = new float[modelChannels];
-        shift = new float[modelChannels];
-        for (var c = 0; c < modelChannels; c++)
-        {
-            // (x / 255 - mean) / std as one multiply-add per pixel.
-            scale[c] = 1f / (255f * std[c % std.Length]);
-            shift[c] = -mean[c % mean.Length] / std[c % std.Length];
-        }
+        table = PixelTables.For(preprocess, modelChannels);
+        (mean, std) = (preprocess.ForChannels(modelChannels).Mean, preprocess.ForChannels(modelChannels).Std);
     }
 
     public int Channels { get; }
@@ -111,7 +111,8 @@ public sealed class BatchMaker
         for (var c = 0; c < Channels; c++)
         {
             var srcPlane = (data.Channels == 1 ? 0 : c) * h * w;
-            float a = scale[c], b = shift[c];
+            var lut = table[c];
+            var b = lut[0];
             for (var y = 0; y < Size; y++)
             {
                 var sy = y + dy + offY;
@@ -125,7 +126,7 @@ public sealed class BatchMaker
                 for (var x = 0; x < Size; x++)
                 {
                     var sx = (flip ? Size - 1 - x : x) + dx + offX;
-                    row[x] = sx < 0 || sx >= w ? b : (source[srcPlane + (sy * w) + sx] * a) + b;
+                    row[x] = sx < 0 || sx >= w ? b : lut[source[srcPlane + (sy * w) + sx]];
                 }
             }
         }
@@ -154,7 +155,7 @@ public sealed class BatchMaker
         for (var c = 0; c < Channels; c++)
         {
             var srcPlane = (data.Channels == 1 ? 0 : c) * h * w;
-            float a = scale[c], b = shift[c];
+            float m = mean[c], sd = std[c];
             for (var y = 0; y < Size; y++)
             {
                 var fy = Math.Clamp(top + (((y + 0.5) * ch / Size) - 0.5), 0, h - 1);
@@ -167,7 +168,7 @@ public sealed class BatchMaker
                     var wx = (float)(fx - x0);
                     var v = ((1 - wy) * (((1 - wx) * source[srcPlane + (y0 * w) + x0]) + (wx * source[srcPlane + (y0 * w) + x1])))
                         + (wy * (((1 - wx) * source[srcPlane + (y1 * w) + x0]) + (wx * source[srcPlane + (y1 * w) + x1])));
-                    dst[(c * plane) + (y * Size) + x] = (v * a) + b;
+                    dst[(c * plane) + (y * Size) + x] = ((v / 255f) - m) / sd;
                 }
             }
         }

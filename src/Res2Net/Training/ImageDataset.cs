@@ -1,7 +1,5 @@
 namespace Res2Net.Training;
 
-/// <summary>A dataset file that is not what its format promises (bad magic, counts, lengths, labels); an I/O error of its content.</summary>
-public sealed class DatasetFormatException(string message) : IOException(message);
 
 /// <summary>
 /// Images held in memory as 8-bit pixels, planar per image (N, C, H, W), with integer labels: every format is read into

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Res2Net.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -38,7 +39,8 @@ public static class MetricsLog
     public static List<EpochMetrics> Truncate(string path, int epochsDone)
     {
         var kept = Read(path).Where(m => m.Epoch <= epochsDone).ToList();
-        TrainingCheckpoint.AtomicWrite(path, tmp => File.WriteAllLines(tmp, kept.Select(m => JsonSerializer.Serialize(m))));
+        var text = string.Concat(kept.Select(m => JsonSerializer.Serialize(m) + "\n"));
+        AtomicFile.Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
         return kept;
     }
 

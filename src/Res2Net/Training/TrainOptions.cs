@@ -68,5 +68,34 @@ public sealed record TrainOptions
 
     public int EvalBatchSize { get; init; } = 500;
 
+    /// <summary>The peak learning rate in effect: <see cref="Lr"/>, or the optimizer's default scaled by the batch size.</summary>
     public double PeakLr => Lr ?? (Optimizer == OptimizerKind.Sgd ? 0.1 : 0.002) * BatchSize / 128.0;
+
+    /// <summary>Checks every value; <see cref="InvalidOptionException"/> names the first one out of range.</summary>
+    public void Validate()
+    {
+        Check(Epochs is >= 1 and <= 100_000, nameof(Epochs), $"must be from 1 to 100,000 (got {Epochs})");
+        Check(BatchSize is >= 1 and <= 65_536, nameof(BatchSize), $"must be from 1 to 65,536 (got {BatchSize})");
+        Check(Lr is null || (Lr > 0 && double.IsFinite(Lr.Value)), nameof(Lr), $"must be positive (got {Lr})");
+        Check(MinLr >= 0 && double.IsFinite(MinLr), nameof(MinLr), $"must not be negative (got {MinLr})");
+        Check(WarmupEpochs >= 0 && double.IsFinite(WarmupEpochs), nameof(WarmupEpochs), $"must not be negative (got {WarmupEpochs})");
+        Check(Momentum is >= 0 and < 1, nameof(Momentum), $"must be in [0, 1) (got {Momentum})");
+        Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), $"must not be negative (got {WeightDecay})");
+        Check(LabelSmoothing is >= 0 and < 1, nameof(LabelSmoothing), $"must be in [0, 1) (got {LabelSmoothing})");
+        Check(Augmentation.CropPadding is >= 0 and <= 64, "CropPadding", $"must be from 0 to 64 (got {Augmentation.CropPadding})");
+        Check(BackboneLrScale >= 0 && double.IsFinite(BackboneLrScale), nameof(BackboneLrScale), $"must not be negative (got {BackboneLrScale})");
+        Check(Threads is null or (>= 1 and <= 1024), nameof(Threads), $"must be from 1 to 1024 (got {Threads})");
+        Check(ImageSize is null or (>= 8 and <= 1024), nameof(ImageSize), $"must be from 8 to 1024 pixels (got {ImageSize})");
+        Check(TrainLimit is null or >= 1, nameof(TrainLimit), $"must be at least 1 (got {TrainLimit})");
+        Check(TestLimit is null or >= 1, nameof(TestLimit), $"must be at least 1 (got {TestLimit})");
+        Check(EvalBatchSize is >= 1 and <= 65_536, nameof(EvalBatchSize), $"must be from 1 to 65,536 (got {EvalBatchSize})");
+
+        static void Check(bool ok, string option, string problem)
+        {
+            if (!ok)
+            {
+                throw new InvalidOptionException(option, problem);
+            }
+        }
+    }
 }

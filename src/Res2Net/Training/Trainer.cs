@@ -1,34 +1,13 @@
 using System.Diagnostics;
 using Res2Net.Engines;
+using Res2Net.Imaging;
+using Res2Net.IO;
 using Res2Net.Models;
 using Res2Net.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Res2Net.Training;
-
-/// <summary>The loss stopped being a number; nothing of the diverged epoch was saved.</summary>
-public sealed class TrainingDivergedException(string message) : Exception(message);
-
-/// <summary>Running figures of the epoch in progress, for a progress bar.</summary>
-public readonly record struct StepProgress(int Epoch, int Step, int Steps, double Loss, double Top1, double ImagesPerSecond, double Lr);
-
-/// <summary>What a user interface hears from the trainer.</summary>
-public interface ITrainingObserver
-{
-    void EpochStarted(int epoch, int epochs, int steps, int firstStep) { }
-
-    void Step(StepProgress progress) { }
-
-    void Evaluating(int epoch) { }
-
-    void EpochEnded(EpochMetrics metrics, bool best) { }
-
-    void Info(string message) { }
-}
-
-/// <summary>How a run ended.</summary>
-public sealed record TrainResult(IReadOnlyList<EpochMetrics> Epochs, int BestEpoch, double BestTop1, bool Cancelled, double Seconds);
 
 /// <summary>
 /// Trains a registered model on a dataset: one epoch = shuffled batches with augmentation, then evaluation on the test
@@ -65,9 +44,10 @@ public sealed class Trainer
             options = Restore(options, resumed.Options);
         }
 
-        if (options.Epochs < 1 || options.BatchSize < 1)
+        options.Validate();
+        if (data.Train.Count == 0 || data.Test.Count == 0)
         {
-            throw new ArgumentException("Epochs and batch size must be at least 1.");
+            throw new DatasetFormatException($"{(data.Train.Count == 0 ? data.Train.Name : data.Test.Name)} holds no images.");
         }
 
         if (options.Threads is { } threads)
@@ -83,10 +63,8 @@ public sealed class Trainer
         var size = options.ImageSize ?? Math.Min(data.Train.Height, data.Train.Width);
         // From scratch the model takes the data's channels; starting from weights it takes theirs, so gray data on an
         // RGB checkpoint is repeated to three channels unless a gray stem is asked for.
-        var initial = options.InitialWeights is null ? null : CheckpointFile.ReadStateDict(options.InitialWeights);
-        var inChannels = initial is null || options.GrayscaleStem
-            ? data.Train.Channels
-            : ModelWeights.StemChannels(info, initial) ?? data.Train.Channels;
+        var initial = options.InitialWeights is null ? null : ModelCheckpoint.Read(options.InitialWeights, info.Name);
+        var inChannels = initial is null || options.GrayscaleStem ? data.Train.Channels : initial.Metadata.InChannels;
 
         using var model = info.Create(data.Train.NumClasses, inChannels);
         using (var generator = new Generator((ulong)(uint)options.Seed))
@@ -101,7 +79,7 @@ public sealed class Trainer
         }
         else if (initial is not null)
         {
-            LoadPretrained(model, initial, options.InitialWeights!, inChannels);
+            LoadPretrained(model, initial.StateDict, options.InitialWeights!, inChannels);
         }
 
         if (options.FreezeBackbone)
@@ -119,10 +97,11 @@ public sealed class Trainer
             optimizer.LoadState(resumedOptim!.Select(e => KeyValuePair.Create(e.Key, e.Value.ToTensor())), resumed.OptimizerSteps);
         }
 
-        var mean = info.Preprocess.Mean;
-        var std = info.Preprocess.Std;
-        var trainBatches = new BatchMaker(train, inChannels, size, mean, std);
-        var testBatches = new BatchMaker(test, inChannels, size, mean, std);
+        // What the checkpoints record: the classes and the transform photos need to look like the training images.
+        model.ClassNames = train.Classes;
+        model.Preprocess = TrainingPreprocess(info, initial, inChannels, size);
+        var trainBatches = new BatchMaker(train, inChannels, size, model.Preprocess);
+        var testBatches = new BatchMaker(test, inChannels, size, model.Preprocess);
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var schedule = new CosineSchedule(options.PeakLr, (long)stepsPerEpoch * options.Epochs,
             (long)Math.Round(options.WarmupEpochs * stepsPerEpoch), options.MinLr);
@@ -131,10 +110,9 @@ public sealed class Trainer
         {
             Directory.CreateDirectory(options.OutDir);
 
-            // Class names beside the checkpoints, so classify and features print names instead of indices.
-            var classesFile = Path.Combine(options.OutDir, ImageNetLabels.ClassesFileName);
-            File.WriteAllLines(classesFile + ".tmp", train.Classes);
-            File.Move(classesFile + ".tmp", classesFile, overwrite: true);
+            // Class names beside the checkpoints too (the checkpoints record them), for tools that read a plain list.
+            var names = string.Join('\n', train.Classes) + '\n';
+            AtomicFile.Write(Path.Combine(options.OutDir, ImageNetLabels.ClassesFileName), s => s.Write(System.Text.Encoding.UTF8.GetBytes(names)));
         }
 
         var metricsPath = options.OutDir is null ? null : Path.Combine(options.OutDir, MetricsLog.FileName);
@@ -207,7 +185,7 @@ public sealed class Trainer
                     }
 
                     observer.Info($"stopped at epoch {epoch}, step {step}; {(stateFile is null ? "nothing saved (no output directory)" : $"saved {stateFile}, continue with --resume")}");
-                    return new TrainResult(history, bestEpoch, bestTop1, true, elapsedBefore + clock.Elapsed.TotalSeconds);
+                    return new TrainResult(history, bestEpoch, bestTop1, true, elapsedBefore + clock.Elapsed.TotalSeconds, model.Metadata);
                 }
 
                 lr = schedule.At(optimizer.StepCount);
@@ -220,7 +198,7 @@ public sealed class Trainer
                     throw new TrainingDivergedException(
                         $"Training diverged: the loss became {loss} at epoch {epoch}, step {step + 1} (learning rate {lr:G3}); "
                         + (bestEpoch > 0 || epoch > 1 ? $"the checkpoint of epoch {epoch - 1} is kept" : "no checkpoint was written")
-                        + ", try a lower --lr.");
+                        + ", try a lower Lr.");
                 }
 
                 if (hits < 0)
@@ -231,7 +209,7 @@ public sealed class Trainer
                     {
                         throw new TrainingDivergedException(
                             $"Training diverged: the gradients were not finite for 5 steps in a row at epoch {epoch}, step {step + 1}; "
-                            + $"the checkpoint of epoch {epoch - 1} is kept, try a lower --lr.");
+                            + $"the checkpoint of epoch {epoch - 1} is kept, try a lower Lr.");
                     }
 
                     hits = 0;
@@ -256,7 +234,7 @@ public sealed class Trainer
                 lr, Math.Round(partialSeconds + epochClock.Elapsed.TotalSeconds, 3), Math.Round(imagesThisRun / trainSeconds, 1));
             if (!double.IsFinite(eval.Loss))
             {
-                throw new TrainingDivergedException($"Training diverged: the test loss of epoch {epoch} is {eval.Loss}; the checkpoint of epoch {epoch - 1} is kept, try a lower --lr.");
+                throw new TrainingDivergedException($"Training diverged: the test loss of epoch {epoch} is {eval.Loss}; the checkpoint of epoch {epoch - 1} is kept, try a lower Lr.");
             }
 
             var isBest = eval.Top1 > bestTop1;
@@ -271,10 +249,10 @@ public sealed class Trainer
                 // Order matters for a kill at any instant: the state file is the truth a resume reads, written last.
                 if (isBest)
                 {
-                    SaveWeights(model, Path.Combine(options.OutDir, "best.pth"));
+                    ModelWeights.Save(model, Path.Combine(options.OutDir, "best.pth"));
                 }
 
-                SaveWeights(model, Path.Combine(options.OutDir, "last.pth"));
+                ModelWeights.Save(model, Path.Combine(options.OutDir, "last.pth"));
                 MetricsLog.Append(metricsPath!, metrics);
                 TrainingCheckpoint.Save(stateFile!, model, optimizer, Progress(epoch));
                 TrainingChart.Save(Path.Combine(options.OutDir, TrainingChart.FileName), history, $"{info.Name}: {train.Count:N0} training images ({data.Format}), seed {options.Seed}");
@@ -288,23 +266,23 @@ public sealed class Trainer
             observer.EpochEnded(metrics, isBest);
         }
 
-        return new TrainResult(history, bestEpoch, bestTop1, false, elapsedBefore + clock.Elapsed.TotalSeconds);
+        return new TrainResult(history, bestEpoch, bestTop1, false, elapsedBefore + clock.Elapsed.TotalSeconds, model.Metadata);
     }
 
-    /// <summary>Top-1, top-5 (percent) and mean cross-entropy of a model on a dataset, in eval mode.</summary>
+    /// <summary>Top-1, top-5 (percent) and mean cross-entropy of a model on a dataset, in eval mode, normalised as the model records.</summary>
     public static EvalResult Evaluate(Res2NetBackbone model, ImageDataset test, int batchSize = 500, int? imageSize = null)
     {
-        var info = model.ModelName is { } n && ModelRegistry.TryGet(n, out var i) ? i : null;
-        var pre = info?.Preprocess ?? PreprocessConfig.ImageNet;
-        var maker = new BatchMaker(test, model.Config.InChannels, imageSize ?? Math.Min(test.Height, test.Width), pre.Mean, pre.Std);
+        ArgumentNullException.ThrowIfNull(model);
+        var maker = new BatchMaker(test, model.Config.InChannels, imageSize ?? Math.Min(test.Height, test.Width), model.Metadata.Preprocess);
         return Evaluate(model, maker, test.Count, batchSize);
     }
 
-    /// <summary>The same on any inference engine (e.g. an INT8 ONNX export), with the model's normalisation.</summary>
-    public static EvalResult Evaluate(IInferenceEngine engine, ImageDataset test, PreprocessConfig preprocess, int batchSize = 500, int? imageSize = null)
+    /// <summary>The same on any inference engine (e.g. an INT8 ONNX export), normalised as the engine's metadata records.</summary>
+    public static EvalResult Evaluate(IInferenceEngine engine, ImageDataset test, int batchSize = 500, int? imageSize = null)
     {
-        var maker = new BatchMaker(test, engine.InChannels, imageSize ?? Math.Min(test.Height, test.Width), preprocess.Mean, preprocess.Std);
-        return Evaluate(engine.Logits, maker, test.Count, batchSize);
+        ArgumentNullException.ThrowIfNull(engine);
+        var maker = new BatchMaker(test, engine.Metadata.InChannels, imageSize ?? Math.Min(test.Height, test.Width), engine.Metadata.Preprocess);
+        return Evaluate(x => engine.Logits(x.ToFloatTensor()).ToTensor(), maker, test.Count, batchSize);
     }
 
     private static EvalResult Evaluate(Res2NetBackbone model, BatchMaker maker, int count, int batchSize)
@@ -401,8 +379,16 @@ public sealed class Trainer
         ModelWeights.Load(model, checkpoint, Path.GetFileName(path), new LoadOptions { SkipMismatchedClassifier = true });
     }
 
-    private static void SaveWeights(Res2NetBackbone model, string path) =>
-        TrainingCheckpoint.AtomicWrite(path, tmp => ModelWeights.Save(model, tmp));
+    /// <summary>
+    /// The transform a trained model's photos get: the registry's normalisation for its channels (the one grayscale
+    /// rule, <see cref="PreprocessConfig.ForChannels"/>), at the training image size, nothing cut away (the training
+    /// images were whole); fine-tuning from recorded weights keeps their transform at the new size.
+    /// </summary>
+    private static PreprocessConfig TrainingPreprocess(ModelInfo info, ModelCheckpoint? initial, int inChannels, int size)
+    {
+        var start = initial?.MetadataRecorded == true ? initial.Metadata.Preprocess : info.Preprocess;
+        return start.ForChannels(inChannels) with { InputSize = size, CropPct = 1.0 };
+    }
 
     /// <summary>
     /// A generator seed from (seed, epoch, step) that is the same in every process: HashCode.Combine is randomised per

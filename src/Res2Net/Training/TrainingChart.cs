@@ -1,3 +1,4 @@
+using Res2Net.IO;
 using ScottPlot;
 
 namespace Res2Net.Training;
@@ -28,6 +29,6 @@ public static class TrainingChart
         plot.Axes.Bottom.Label.Text = "epoch";
         plot.Title(title);
         plot.ShowLegend(Alignment.MiddleRight);
-        TrainingCheckpoint.AtomicWrite(path, tmp => plot.SavePng(tmp, 800, 500));
+        AtomicFile.WriteVia(path, tmp => plot.SavePng(tmp, 800, 500));
     }
 }

@@ -74,7 +74,7 @@ public static class TrainingCheckpoint
         entries.AddRange(optimizer.StateDict().Select(e => KeyValuePair.Create("optim." + e.Key, e.Value.ToTensorData())));
         var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(progress, JsonOptions));
         entries.Add(KeyValuePair.Create(ProgressKey, new TensorData(DType.UInt8, [json.Length], json)));
-        AtomicWrite(path, tmp => PyTorchCheckpoint.WriteStateDict(tmp, entries));
+        PyTorchCheckpoint.WriteStateDict(path, entries);
     }
 
     /// <summary>Reads a state file: its progress, model state dict and optimizer tensors.</summary>
@@ -91,25 +91,5 @@ public static class TrainingCheckpoint
         var model = all.Where(e => e.Key.StartsWith("model.", StringComparison.Ordinal)).ToDictionary(e => e.Key[6..], e => e.Value);
         var optim = all.Where(e => e.Key.StartsWith("optim.", StringComparison.Ordinal)).ToDictionary(e => e.Key[6..], e => e.Value);
         return (progress, model, optim);
-    }
-
-    /// <summary>Writes through <paramref name="write"/> to a temporary name beside <paramref name="path"/>, then renames.</summary>
-    public static void AtomicWrite(string path, Action<string> write)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        // The extension stays last so that writers choosing a container by extension still see it.
-        var tmp = Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(path)}.{Environment.ProcessId}.tmp{Path.GetExtension(path)}");
-        try
-        {
-            write(tmp);
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp))
-            {
-                File.Delete(tmp);
-            }
-        }
     }
 }

@@ -1,3 +1,5 @@
+using Res2Net.Models;
+using Res2Net.IO;
 using System.Buffers.Binary;
 using System.Collections;
 using System.IO.Compression;
@@ -44,6 +46,9 @@ public static class PyTorchCheckpoint
     private const int LegacyProtocolVersion = 1001;
     private const int MaxDepth = 64;
 
+    /// <summary>Where a zip checkpoint keeps its <see cref="ModelMetadata"/>, below the archive's folder.</summary>
+    internal const string MetadataEntry = "res2net/metadata.json";
+
     /// <summary>The keys that usually hold the state dict inside a training checkpoint, in order of preference.</summary>
     private static readonly string[] WrapperKeys =
         ["state_dict", "model_state_dict", "model", "model_state", "net", "network", "state_dict_ema", "model_ema", "module"];
@@ -52,9 +57,16 @@ public static class PyTorchCheckpoint
     /// The tensors of the checkpoint's state dict, in file order: unwraps {'state_dict': ...},
     /// {'model': ...} and the like, ignores non-tensor entries, and strips DataParallel's "module." prefix.
     /// </summary>
-    public static IReadOnlyDictionary<string, TensorData> ReadStateDict(string path)
+    public static IReadOnlyDictionary<string, TensorData> ReadStateDict(string path) => ReadStateDict(path, out _);
+
+    /// <summary>
+    /// The state dict as <see cref="ReadStateDict(string)"/> reads it, and the JSON of the <see cref="ModelMetadata"/> a
+    /// zip checkpoint written by this library carries in its <c>res2net/metadata.json</c> entry (null when absent).
+    /// </summary>
+    public static IReadOnlyDictionary<string, TensorData> ReadStateDict(string path, out string? metadataJson)
     {
         using var raw = Load(path);
+        metadataJson = raw.MetadataJson;
         var entries = Unwrap(raw, raw.Root, 0);
         bool dataParallel = entries.Count > 0 && entries.All(e => e.Key.StartsWith("module.", StringComparison.Ordinal));
         var result = new OrderedDictionary<string, TensorData>();
@@ -85,7 +97,13 @@ public static class PyTorchCheckpoint
     /// archive/byteorder, entries stored uncompressed with their data 64-byte aligned. Written to a temporary file that is renamed
     /// into place, so an interrupted write never leaves a partial checkpoint.
     /// </summary>
-    public static void WriteStateDict(string path, IEnumerable<KeyValuePair<string, TensorData>> tensors)
+    /// <param name="path">The file to write.</param>
+    /// <param name="tensors">The state dict, in order.</param>
+    /// <param name="metadataJson">
+    /// <see cref="ModelMetadata"/> JSON to store as the entry <c>res2net/metadata.json</c>, which PyTorch's loader does
+    /// not read, so <c>load_state_dict(torch.load(path), strict=True)</c> still works.
+    /// </param>
+    public static void WriteStateDict(string path, IEnumerable<KeyValuePair<string, TensorData>> tensors, string? metadataJson = null)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         var list = tensors.ToList();
@@ -123,6 +141,8 @@ public static class PyTorchCheckpoint
             for (int i = 0; i < list.Count; i++)
                 zip.Add($"archive/data/{i}", list[i].Value.Data);
             zip.Add("archive/version", "3\n"u8);
+            if (metadataJson is not null)
+                zip.Add("archive/" + MetadataEntry, System.Text.Encoding.UTF8.GetBytes(metadataJson));
             zip.Add("archive/byteorder", "little"u8);
             zip.Finish();
         });
@@ -160,6 +180,9 @@ public static class PyTorchCheckpoint
         public string Container { get; } = container;
         public object? Root { get; set; }
 
+        /// <summary>The <see cref="ModelMetadata"/> JSON a zip checkpoint of this library carries, if any.</summary>
+        public string? MetadataJson { get; set; }
+
         /// <summary>Offsets of strings in the object pickle: the order of dict keys in the file.</summary>
         public Dictionary<string, long> KeyOrder { get; } = [];
 
@@ -174,15 +197,7 @@ public static class PyTorchCheckpoint
 
     internal static RawCheckpoint Load(string path)
     {
-        FileStream fs;
-        try
-        {
-            fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw For(path, $"cannot open the file ({e.Message.TrimEnd('.')})", e);
-        }
+        var fs = FormatFiles.Open(path);
         try
         {
             Span<byte> head = stackalloc byte[4];
@@ -194,7 +209,7 @@ public static class PyTorchCheckpoint
                 return LoadZip(path, fs);
             if (n >= 2 && head[0] == 0x80)
                 return LoadLegacy(path, fs);
-            throw For(path, $"not a PyTorch checkpoint ({CheckpointFile.DescribeStart(path)})");
+            throw For(path, $"not a PyTorch checkpoint ({FormatFiles.DescribeStart(path)})");
         }
         catch
         {
@@ -233,6 +248,9 @@ public static class PyTorchCheckpoint
                 if (order != "little")
                     throw For(path, $"the checkpoint was saved with byte order '{order}'; only little-endian checkpoints are supported");
             }
+
+            if (zip.GetEntry(prefix + MetadataEntry) is { } metadata)
+                raw.MetadataJson = System.Text.Encoding.UTF8.GetString(ReadEntry(path, metadata, 64L << 20, "the metadata entry"));
 
             // data.pkl is small; the cap keeps a lying size from allocating much.
             byte[] pickleBytes = ReadEntry(path, pkl[0], 1L << 30, "data.pkl");
@@ -618,37 +636,5 @@ public static class PyTorchCheckpoint
             }
         }
         return new TensorData(storage.DType, t.Shape, result);
-    }
-}
-
-/// <summary>Writes a file through a temporary file in the same folder and a rename.</summary>
-internal static class AtomicFile
-{
-    public static void Write(string path, Action<Stream> write)
-    {
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
-            {
-                write(fs);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try
-            {
-                File.Delete(tmp);
-            }
-            catch (IOException)
-            {
-                // The original error matters more than a leftover temporary file.
-            }
-            throw;
-        }
     }
 }

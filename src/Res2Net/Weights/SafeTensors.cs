@@ -1,3 +1,4 @@
+using Res2Net.IO;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -21,7 +22,7 @@ public static class SafeTensors
     /// <summary>The tensors in file (offset) order, and the header's <c>__metadata__</c> (empty if none).</summary>
     public static IReadOnlyDictionary<string, TensorData> ReadStateDict(string path, out IReadOnlyDictionary<string, string> metadata)
     {
-        using var fs = Open(path);
+        using var fs = FormatFiles.Open(path);
         long length = fs.Length;
         if (length == 0)
             throw For(path, "the file is empty");
@@ -196,17 +197,5 @@ public static class SafeTensors
             foreach (var (_, t) in list)
                 fs.Write(t.Data);
         });
-    }
-
-    internal static FileStream Open(string path)
-    {
-        try
-        {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw For(path, $"cannot open the file ({e.Message.TrimEnd('.')})", e);
-        }
     }
 }

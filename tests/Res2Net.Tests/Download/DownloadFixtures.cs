@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Res2Net.Caching;
 using Res2Net.Models;
 using Res2Net.Weights;
 
@@ -16,7 +17,7 @@ internal sealed record FakeWeights(byte[] Bytes, string FileName)
     }
 
     /// <summary>Published weights at <paramref name="baseUrl"/> (the official base URL when null).</summary>
-    public PretrainedWeights At(string? baseUrl = null) => new((baseUrl ?? PretrainedWeights.OfficialBaseUrl) + FileName, null);
+    public PretrainedWeights At(string? baseUrl = null) => new((baseUrl ?? PretrainedWeights.OfficialBaseUrl) + FileName);
 }
 
 /// <summary>A cache folder of its own per test (not created, so tests also see that the cache creates it).</summary>

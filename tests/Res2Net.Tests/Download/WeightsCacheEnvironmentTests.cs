@@ -1,3 +1,4 @@
+using Res2Net.Caching;
 using Res2Net.Weights;
 using Xunit;
 

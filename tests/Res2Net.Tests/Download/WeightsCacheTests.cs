@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Res2Net.Caching;
 using Res2Net.Weights;
 using Xunit;
 
@@ -50,7 +51,7 @@ public class WeightsCacheTests
 
         Assert.Contains(weights.Url, e.Message);
         Assert.Contains("SHA-256", e.Message);
-        Assert.Contains("--weights FILE", e.Message);
+        Assert.Contains("as weightsPath", e.Message);
         Assert.Empty(folder.Files);
         Assert.False(cache.IsCached(weights));
     }
@@ -86,7 +87,7 @@ public class WeightsCacheTests
 
         Assert.Equal(
             $"could not download {weights.Url} (HTTP 404 Not Found); the cache is {folder.Path}; download the file yourself " +
-            "and pass --weights FILE, or set RES2NET_MIRROR to a reachable mirror.",
+            "and pass it as weightsPath, or set RES2NET_MIRROR to a reachable mirror.",
             e.Message);
         Assert.Empty(folder.Files);
     }
@@ -106,7 +107,7 @@ public class WeightsCacheTests
         Assert.Contains(weights.Url, e.Message);
         Assert.Contains("connection refused", e.Message);
         Assert.Contains(folder.Path, e.Message);
-        Assert.Contains("--weights FILE", e.Message);
+        Assert.Contains("as weightsPath", e.Message);
         Assert.Empty(folder.Files);
     }
 
@@ -267,7 +268,7 @@ public class WeightsCacheTests
 
         var e = await Assert.ThrowsAsync<WeightsDownloadException>(() => cache.GetAsync(model));
 
-        Assert.Equal($"{model.Name} has no published weights; pass --weights FILE with a checkpoint of your own.", e.Message);
+        Assert.Equal($"{model.Name} has no published weights; pass a checkpoint of your own as weightsPath.", e.Message);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Res2Net.Engines;
+using Res2Net.Models;
 using Res2Net.Tests.Models;
 using Res2Net.Weights;
 using Xunit;
@@ -17,7 +18,7 @@ public class PrecisionTests
     {
         if (!Precisions.CpuHasBFloat16)
         {
-            Assert.Throws<NotSupportedException>(() => new TorchEngine(FixtureModels.Config(name).Build(), precision: Precision.BFloat16));
+            Assert.Throws<InvalidOptionException>(() => new TorchEngine(FixtureModels.Config(name).Build(), precision: Precision.BFloat16));
             return;
         }
 
@@ -44,10 +45,11 @@ public class PrecisionTests
     [Fact]
     public void Onnx_runtime_has_no_bfloat16_and_says_so()
     {
-        using var model = FixtureModels.Config("res2net_tiny_s4").Build();
-        var e = Assert.Throws<NotSupportedException>(() => InferenceEngines.FromModel(EngineKind.Onnx, model, precision: Precision.BFloat16));
-        Assert.Equal("bf16 runs on the torch engine only: ONNX Runtime has no bfloat16 convolution kernels for x86 CPUs.", e.Message);
+        var model = FixtureModels.Config("res2net_tiny_s4").Build();
+        var e = Assert.Throws<InvalidOptionException>(() => InferenceEngines.FromModel(model, EngineKind.Onnx, Precision.BFloat16));
+        Assert.Equal("Precision", e.Option);
+        Assert.Equal("Precision must be fp32 on the ONNX engine: ONNX Runtime has no bfloat16 convolution kernels for x86 CPUs (bf16 runs on the torch engine).", e.Message);
         Assert.Equal(Precision.BFloat16, Precisions.Parse("bf16"));
-        Assert.Throws<ArgumentException>(() => Precisions.Parse("fp8"));
+        Assert.Throws<InvalidOptionException>(() => Precisions.Parse("fp8"));
     }
 }

@@ -1,5 +1,6 @@
 using Res2Net.Engines;
 using Res2Net.Imaging;
+using Res2Net.Models;
 using Res2Net.Tests.Models;
 using Res2Net.Weights;
 using Xunit;
@@ -19,18 +20,17 @@ public class PredictorTests
     }
 
     [Fact]
-    public void Embeddings_of_photos_match_the_model_on_torchvisions_tensors()
+    public async Task Embeddings_of_photos_match_the_model_on_torchvisions_tensors()
     {
         // torchvision + PIL made NAME.expected.npy from each photo; the embedding of our own preprocessing of the photo
         // must agree with the embedding of theirs (the held-out check asks cosine >= 0.999).
         using var predictor = TinyPredictor();
         var names = new[] { "astronaut.png", "camera.png", "chelsea.png", "coffee.png", "palette_color.png", "rocket.jpg" };
-        var ours = predictor.Embed(names.Select(n => Path.Combine(Photos, n)));
+        var ours = await predictor.EmbedAsync(names.Select(n => Path.Combine(Photos, n)), cancellationToken: CancellationToken.None);
         for (var i = 0; i < names.Length; i++)
         {
             using var reference = Npy.Read(Path.Combine(Photos, Path.GetFileNameWithoutExtension(names[i]) + ".expected.npy")).ToTensor().unsqueeze(0);
-            using var expected = predictor.Engine.Features(reference, FeatureStage.Pooled);
-            var e = expected.data<float>().ToArray();
+            var e = predictor.Engine.Features(reference.ToFloatTensor(), FeatureStage.Pooled).Values.ToArray();
             var dot = e.Zip(ours[i]).Sum(p => (double)p.First * p.Second);
             var cosine = dot / Math.Sqrt(e.Sum(v => (double)v * v) * ours[i].Sum(v => (double)v * v));
             Assert.True(cosine >= 0.999, $"{names[i]}: cosine {cosine}");
@@ -38,11 +38,12 @@ public class PredictorTests
     }
 
     [Fact]
-    public void A_damaged_photo_in_the_middle_is_reported_in_its_place_and_the_rest_are_classified()
+    public async Task A_damaged_photo_in_the_middle_is_reported_in_its_place_and_the_rest_are_classified()
     {
         using var predictor = TinyPredictor();
         var inputs = new[] { Photos, TestPaths.Fixture("input_2x3x64x64.npy"), "/nonexistent/x.jpg" };
-        var results = predictor.PredictMany(inputs, topk: 3, batchSize: 2).ToList();
+        var results = await predictor.PredictManyAsync(inputs, topk: 3, new BatchOptions { BatchSize = 2 }, cancellationToken: CancellationToken.None)
+            .ToListAsync(CancellationToken.None);
 
         var expectedOrder = Directory.GetFiles(Photos).Where(ImageFiles.IsImageFile).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(expectedOrder.Count + 3, results.Count);
@@ -61,19 +62,19 @@ public class PredictorTests
     }
 
     [Fact]
-    public void Cancellation_stops_a_long_run()
+    public async Task Cancellation_stops_a_long_run()
     {
         using var predictor = TinyPredictor();
         using var cts = new CancellationTokenSource();
         var inputs = Enumerable.Repeat(TestPaths.Fixture("input_2x3x64x64.npy"), 200);
         var seen = 0;
-        Assert.ThrowsAny<OperationCanceledException>(() =>
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
-            foreach (var _ in predictor.PredictMany(inputs, batchSize: 4, cancellation: cts.Token))
+            await foreach (var _ in predictor.PredictManyAsync(inputs, options: new BatchOptions { BatchSize = 4 }, cancellationToken: cts.Token))
             {
                 if (++seen == 8)
                 {
-                    cts.Cancel();
+                    await cts.CancelAsync();
                 }
             }
         });
@@ -91,14 +92,15 @@ public class MemoryTests
         var model = FixtureModels.Config("res2net_dla_tiny").Build();
         ModelWeights.Load(model, TestPaths.Fixture("res2net_dla_tiny.pth"));
         using var engine = new TorchEngine(model);
-        using var input = Npy.Read(TestPaths.Fixture("input_2x3x64x64.npy")).ToTensor();
+        using var tensor = Npy.Read(TestPaths.Fixture("input_2x3x64x64.npy")).ToTensor();
+        var input = tensor.ToFloatTensor();
 
         void Passes(int n)
         {
             for (var i = 0; i < n; i++)
             {
                 engine.Classify(input, 5);
-                using var f = engine.Features(input, FeatureStage.C3);
+                engine.Features(input, FeatureStage.C3);
             }
         }
 

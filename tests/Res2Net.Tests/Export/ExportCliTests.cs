@@ -26,7 +26,7 @@ public class ExportCliTests
 
     [Theory]
     [InlineData("--batch", "none", "res2net: error: --batch must be 'dynamic' or a positive number (got 'none').\n")]
-    [InlineData("--opset", "7", "res2net: error: Opset 7 is not supported; choose 13 to 21.\n")]
+    [InlineData("--opset", "7", "res2net: error: --opset must be from 13 to 21 (got 7).\n")]
     public void Export_refuses_bad_options_in_one_line(string option, string value, string expected)
     {
         using var dir = new TempDir();
@@ -60,7 +60,7 @@ public class ExportCliTests
     {
         var onnx = CliRunner.Run("bench", "--model", "res2net_small", "--engine", "onnx", "--precision", "bf16", "--size", "32", "--seconds", "0.2");
         Assert.Equal(2, onnx.ExitCode);
-        Assert.Equal("res2net: error: bf16 runs on the torch engine only: ONNX Runtime has no bfloat16 convolution kernels for x86 CPUs.\n",
+        Assert.Equal("res2net: error: --precision must be fp32 on the ONNX engine: ONNX Runtime has no bfloat16 convolution kernels for x86 CPUs (bf16 runs on the torch engine).\n",
             onnx.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
 
         var r = CliRunner.Run("bench", "--model", "res2net_small", "--engine", "torch", "--precision", "bf16", "--batch", "2", "--size", "32",

@@ -1,4 +1,5 @@
 using Onnx;
+using Res2Net.Caching;
 using Res2Net.Engines;
 using Res2Net.Export;
 using Res2Net.Models;
@@ -47,11 +48,8 @@ public class OnnxExportTests
             torchStages = model.ForwardStages(input);
         }
 
-        using var engine = OnnxEngine.FromModel(model, new OnnxEngineOptions
-        {
-            Export = new OnnxExportOptions { GroupFirstBlock = variant != "split", PadGroups = variant == "padded" },
-            Threads = 1,
-        });
+        using var engine = OnnxExportCache.InMemory(model, new OnnxEngineOptions { Threads = 1 },
+            new OnnxExportOptions { GroupFirstBlock = variant != "split", PadGroups = variant == "padded" });
         var report = new List<string>
         {
             Compare(Expected(name, "logits"), engine.Logits(input), "logits vs official"),
@@ -70,8 +68,8 @@ public class OnnxExportTests
         using var torchEngine = new TorchEngine(FixtureModels.Config(name).Build());
         ModelWeights.Load(torchEngine.Model, TestPaths.Fixture(name + ".pth"));
         var expectedTop = torchEngine.Classify(input, 3);
-        Assert.Equal(expectedTop.Select(r => r.Select(s => s.Class)), top.Select(r => r.Select(s => s.Class)));
-        Assert.Equal(expectedTop[0][0].Prob, top[0][0].Prob, 1e-4);
+        Assert.Equal(expectedTop.Select(r => r.Top.Select(s => s.Class)), top.Select(r => r.Top.Select(s => s.Class)));
+        Assert.Equal(expectedTop[0].Top[0].Prob, top[0].Top[0].Prob, 1e-4);
     }
 
     [Theory]
@@ -111,7 +109,7 @@ public class OnnxExportTests
         var grouped = nodes.Where(n => n.OpType == "Conv" && n.Attribute.Single(a => a.Name == "group").I == 3).ToList();
         Assert.Equal(4, grouped.Count);
 
-        using var engine = OnnxEngine.FromModel(model, new OnnxEngineOptions { Threads = 2 });
+        using var engine = OnnxExportCache.InMemory(model, new OnnxEngineOptions { Threads = 2 });
         Assert.Equal("ok", Relative(expected, engine.Logits(input)));
         Assert.Equal("ok", Relative(expectedPooled, engine.Features(input, FeatureStage.Pooled)));
     }
@@ -120,9 +118,9 @@ public class OnnxExportTests
     public void Unsupported_options_are_refused_with_one_sentence()
     {
         using var model = FixtureModels.Config("res2net_tiny_s4").Build();
-        var e = Assert.Throws<ArgumentException>(() => OnnxExporter.Build(model, new OnnxExportOptions { Opset = 9 }));
-        Assert.Equal("Opset 9 is not supported; choose 13 to 21.", e.Message);
-        Assert.Throws<ArgumentException>(() => OnnxExporter.Build(model, new OnnxExportOptions { Batch = 0 }));
+        var e = Assert.Throws<InvalidOptionException>(() => OnnxExporter.Build(model, new OnnxExportOptions { Opset = 9 }));
+        Assert.Equal("Opset must be from 13 to 21 (got 9).", e.Message);
+        Assert.Throws<InvalidOptionException>(() => OnnxExporter.Build(model, new OnnxExportOptions { Batch = 0 }));
     }
 
     [Fact]
@@ -136,29 +134,30 @@ public class OnnxExportTests
             ModelWeights.Save(model, dir.File("dla.pth"));
         }
 
-        var options = new OnnxEngineOptions { CacheBesideWeights = false, CacheDirectory = dir.File("cache"), Threads = 1 };
+        var cache = new OnnxExportCache(new OnnxExportCacheOptions { CacheBesideWeights = false, Directory = dir.File("cache") });
+        var options = new OnnxEngineOptions { Threads = 1 };
         using var input = randn(1, 3, 64, 64);
         string first;
-        using (var engine = OnnxEngine.Load("res2net_dla60", dir.File("dla.pth"), options))
+        using (var engine = cache.OpenEngine(ModelCheckpoint.Read(dir.File("dla.pth"), "res2net_dla60"), options))
         {
-            Assert.Null(engine.CachedModelPath);
-            Assert.Equal(3, engine.Classify(input, 3)[0].Length);
-            first = engine.CachedModelPath!;
+            Assert.Null(engine.ModelPath);
+            Assert.Equal(3, engine.Classify(input, 3)[0].Top.Count);
+            first = engine.ModelPath!;
             Assert.True(File.Exists(first));
-            Assert.Equal(10, engine.Labels.Count);
+            Assert.Equal(10, engine.Metadata.NumClasses);
         }
 
         var stamp = File.GetLastWriteTimeUtc(first);
-        using (var again = OnnxEngine.Load("res2net_dla60", dir.File("dla.pth"), options))
+        using (var again = cache.OpenEngine(ModelCheckpoint.Read(dir.File("dla.pth"), "res2net_dla60"), options))
         {
             again.Classify(input);
-            Assert.Equal(first, again.CachedModelPath);
+            Assert.Equal(first, again.ModelPath);
             Assert.Equal(stamp, File.GetLastWriteTimeUtc(first));
         }
 
-        using var other = OnnxEngine.Load("res2net_dla60", dir.File("dla.pth"), options with { Export = new OnnxExportOptions { GroupFirstBlock = false } });
+        using var other = cache.OpenEngine(ModelCheckpoint.Read(dir.File("dla.pth"), "res2net_dla60"), options, new OnnxExportOptions { GroupFirstBlock = false });
         other.Classify(input);
-        Assert.NotEqual(first, other.CachedModelPath);
+        Assert.NotEqual(first, other.ModelPath);
 
         // Another input size is another export (fixed spatial sizes let ONNX Runtime fuse more).
         using var larger = randn(1, 3, 96, 96);
@@ -173,7 +172,7 @@ public class OnnxExportTests
         }
 
         using var another = randn(1, 3, 80, 80);
-        var error = Assert.Throws<IOException>(() => other.Classify(another));
+        var error = Assert.Throws<Res2NetException>(() => other.Classify(another));
         Assert.Contains("dla.pth", error.Message);
         Assert.Equal(3, Directory.GetFiles(dir.File("cache"), "*.onnx").Length);
     }
@@ -189,13 +188,14 @@ public class OnnxExportTests
             ModelWeights.Save(model, weights);
         }
 
-        var options = new OnnxEngineOptions { CacheDirectory = dir.File("cache"), Threads = 1 };
+        var cache = new OnnxExportCache(new OnnxExportCacheOptions { Directory = dir.File("cache") });
+        var options = new OnnxEngineOptions { Threads = 1 };
         using var input = randn(1, 3, 64, 64);
         string beside;
-        using (var engine = OnnxEngine.Load("res2net_dla60", weights, options))
+        using (var engine = cache.OpenEngine(ModelCheckpoint.Read(weights, "res2net_dla60"), options))
         {
             engine.Classify(input);
-            beside = engine.CachedModelPath!;
+            beside = engine.ModelPath!;
         }
 
         Assert.Equal(models, Path.GetDirectoryName(beside));
@@ -206,9 +206,9 @@ public class OnnxExportTests
         // it, and no temporary file is left behind.
         File.Delete(beside);
         Directory.CreateDirectory(beside);
-        using var fallback = OnnxEngine.Load("res2net_dla60", weights, options);
+        using var fallback = cache.OpenEngine(ModelCheckpoint.Read(weights, "res2net_dla60"), options);
         fallback.Classify(input);
-        Assert.Equal(Path.Combine(dir.File("cache"), Path.GetFileName(beside)), fallback.CachedModelPath);
+        Assert.Equal(Path.Combine(dir.File("cache"), Path.GetFileName(beside)), fallback.ModelPath);
         Assert.Equal(["best.pth"], Directory.GetFiles(models).Select(Path.GetFileName));
     }
 

@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using Res2Net.Engines;
 using Res2Net.Export;
+using Res2Net.Models;
 using Res2Net.Tests.Models;
 using Res2Net.Weights;
 using Xunit;
@@ -25,7 +26,7 @@ public class OnnxQuantizerTests
         model.eval();
         var input = Npy.Read(TestPaths.Fixture("input_2x3x64x64.npy"));
         var fp32 = OnnxExporter.Build(model, new OnnxExportOptions { Size = 64 });
-        var ranges = OnnxQuantizer.Calibrate(fp32, [(input.ToFloatArray(), input.Shape)]);
+        var ranges = OnnxQuantizer.Calibrate(fp32, [new FloatTensor(input.ToFloatArray(), input.Shape)]);
         var int8 = OnnxQuantizer.Quantize(fp32, ranges);
         OnnxExportTests.AssertValid(int8, 17);
 

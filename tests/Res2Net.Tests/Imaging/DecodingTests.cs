@@ -126,6 +126,7 @@ public class DecodingTests
 
         string empty = dir.Write("empty.png", []);
         Assert.Equal(empty + ": the file is empty.", Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode(empty)).Message);
-        Assert.Throws<FileNotFoundException>(() => ImageDecoder.Decode(Path.Combine(dir.Path, "missing.jpg")));
+        var missing = Path.Combine(dir.Path, "missing.jpg");
+        Assert.Equal(missing + ": no such file.", Assert.Throws<Res2NetException>(() => ImageDecoder.Decode(missing)).Message);
     }
 }

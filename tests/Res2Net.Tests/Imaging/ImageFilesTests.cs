@@ -38,7 +38,7 @@ public class ImageFilesTests
     [Fact]
     public void A_missing_input_is_named()
     {
-        var e = Assert.Throws<FileNotFoundException>(() => ImageFiles.Expand(["/no/such/place.jpg"]));
+        var e = Assert.Throws<Res2NetException>(() => ImageFiles.Expand(["/no/such/place.jpg"]));
         Assert.Equal("/no/such/place.jpg: no such file or folder.", e.Message);
     }
 }

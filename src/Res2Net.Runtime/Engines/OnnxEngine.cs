@@ -1,0 +1,284 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Res2Net.Imaging;
+using Res2Net.Models;
+using ModelMetadata = Res2Net.Models.ModelMetadata;
+
+namespace Res2Net.Engines;
+
+/// <summary>
+/// Runs a model with ONNX Runtime (all graph optimisations): an ONNX file written by <c>res2net export</c> (its
+/// metadata says what the model is) or any classifier with one NCHW float input. Results are the same
+/// <see cref="Prediction"/>s and feature tensors as the TorchSharp engine's. Thread-safe.
+/// </summary>
+public sealed class OnnxEngine : IInferenceEngine
+{
+    /// <summary>The input of the graphs this library writes.</summary>
+    public const string InputName = "input";
+
+    /// <summary>The classifier output, (N, classes).</summary>
+    public const string LogitsName = "logits";
+
+    /// <summary>The pooled embedding output, (N, C).</summary>
+    public const string EmbeddingName = "embedding";
+
+    /// <summary>Metadata key that names the number format of an export ("fp32" or "int8").</summary>
+    public const string PrecisionKey = "res2net.precision";
+
+    private readonly SessionOptions sessionOptions;
+    private readonly Func<int, int, bool, SessionOptions, (InferenceSession Session, string? Path)>? sessionFor;
+    private readonly Dictionary<(int Height, int Width, bool Stages), InferenceSession> sessions = [];
+    private readonly InferenceSession? single;
+    private readonly IDisposable? owned;
+    private readonly Lock gate = new();
+
+    private OnnxEngine(OnnxEngineOptions options, Func<SessionOptions, InferenceSession>? open,
+        Func<int, int, bool, SessionOptions, (InferenceSession, string?)>? sessionFor, ModelMetadata? metadata,
+        IReadOnlyList<FeatureStage> stages, string? source, string precision, IDisposable? owned)
+    {
+        sessionOptions = CreateSessionOptions(options);
+        this.sessionFor = sessionFor;
+        this.owned = owned;
+        Precision = precision;
+        ModelPath = source;
+        try
+        {
+            if (open is not null)
+            {
+                single = open(sessionOptions);
+                (metadata, FixedInputSize, Precision) = Describe(single, source ?? "the ONNX model");
+                stages = single.OutputMetadata.ContainsKey(EmbeddingName) ? [FeatureStage.Pooled] : [];
+                stages = [.. stages, .. Enum.GetValues<FeatureStage>().Where(s => s != FeatureStage.Pooled && single.OutputMetadata.ContainsKey(StageName(s)))];
+            }
+
+            Metadata = metadata!;
+            FeatureStages = stages;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public string EngineName => "onnx";
+
+    /// <inheritdoc/>
+    public string Precision { get; }
+
+    /// <inheritdoc/>
+    public ModelMetadata Metadata { get; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<FeatureStage> FeatureStages { get; }
+
+    /// <summary>The square input side a file was exported for (null: any size).</summary>
+    public int? FixedInputSize { get; }
+
+    /// <summary>The ONNX file the engine runs (for an engine over exports made per input size: the first one made).</summary>
+    public string? ModelPath { get; private set; }
+
+    /// <summary>
+    /// Opens an ONNX file. Its <see cref="ModelMetadata"/> is read from the file's <c>metadata_props</c>; for a file from
+    /// elsewhere it is inferred: input channels and size from the input's shape, classes from the output's, ImageNet
+    /// class names for 1,000 classes, else a <c>classes.txt</c> beside the file, ImageNet preprocessing.
+    /// </summary>
+    /// <exception cref="Res2NetException">The file is missing, not a regular file, or not a model ONNX Runtime can load.</exception>
+    public static OnnxEngine Open(string path, OnnxEngineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using (IO.InputFiles.OpenRead(path, "ONNX file"))
+        {
+            // Only checks that it is a readable regular file: ONNX Runtime reads it itself.
+        }
+
+        return new OnnxEngine(options ?? new OnnxEngineOptions(), so => Load(() => new InferenceSession(path, so), path),
+            null, null, [], path, "fp32", null);
+    }
+
+    /// <summary>Runs an ONNX model held in memory; <paramref name="name"/> names it in messages.</summary>
+    public static OnnxEngine FromBytes(byte[] model, OnnxEngineOptions? options = null, string name = "the ONNX model")
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return new OnnxEngine(options ?? new OnnxEngineOptions(), so => Load(() => new InferenceSession(model, so), name),
+            null, null, [], null, "fp32", null);
+    }
+
+    /// <summary>
+    /// An engine whose graphs are made per input size (fixed height and width let ONNX Runtime fuse more; the batch
+    /// stays dynamic) by <paramref name="sessionFor"/>, which also says where each one is kept. Takes over <paramref name="owned"/>.
+    /// </summary>
+    internal static OnnxEngine PerInputSize(ModelMetadata metadata, OnnxEngineOptions? options,
+        Func<int, int, bool, SessionOptions, (InferenceSession, string?)> sessionFor, IReadOnlyList<FeatureStage> stages, IDisposable? owned = null) =>
+        new(options ?? new OnnxEngineOptions(), null, sessionFor, metadata, stages, null, "fp32", owned);
+
+    /// <inheritdoc/>
+    public FloatTensor Logits(FloatTensor batch)
+    {
+        var session = SessionFor(batch, stages: false);
+        var name = session.OutputMetadata.ContainsKey(LogitsName) ? LogitsName
+            : session.OutputMetadata.Count == 1 ? session.OutputMetadata.Keys.First()
+            : throw new Res2NetException("The model has no classifier output, so there are no logits.");
+        return Run(session, batch, [name])[0];
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages)
+    {
+        ArgumentNullException.ThrowIfNull(stages);
+        var missing = stages.Where(s => !FeatureStages.Contains(s)).ToList();
+        if (missing.Count > 0 || stages.Count == 0)
+        {
+            throw new InvalidOptionException("Stages", stages.Count == 0 ? "must name at least one stage"
+                : $"names {string.Join(", ", missing)}, which this ONNX model does not output (it has {(FeatureStages.Count == 0 ? "none" : string.Join(", ", FeatureStages))})");
+        }
+
+        var session = SessionFor(batch, stages.Any(s => s != FeatureStage.Pooled));
+        return Run(session, batch, stages.Select(StageName).ToArray());
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        single?.Dispose();
+        lock (gate)
+        {
+            foreach (var s in sessions.Values)
+            {
+                s.Dispose();
+            }
+
+            sessions.Clear();
+        }
+
+        sessionOptions.Dispose();
+        owned?.Dispose();
+    }
+
+    /// <summary>The output name of a feature stage in the graphs this library writes.</summary>
+    internal static string StageName(FeatureStage stage) => stage == FeatureStage.Pooled ? EmbeddingName : stage.ToString().ToLowerInvariant();
+
+    private static InferenceSession Load(Func<InferenceSession> create, string name)
+    {
+        try
+        {
+            return create();
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new Res2NetException($"{name}: ONNX Runtime cannot load the model ({e.Message.Split('\n')[0].TrimEnd('.')}).", e);
+        }
+    }
+
+    private static (ModelMetadata Metadata, int? FixedSize, string Precision) Describe(InferenceSession session, string source)
+    {
+        var custom = session.ModelMetadata.CustomMetadataMap;
+        var input = session.InputMetadata.Values.First();
+        if (input.Dimensions is not { Length: 4 } dims || input.ElementDataType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
+        {
+            throw new Res2NetException($"{source}: the model's input is not a float batch of shape (N, C, H, W).");
+        }
+
+        int? side = dims[2] > 0 && dims[2] == dims[3] ? dims[2] : null;
+        var precision = custom.TryGetValue(PrecisionKey, out var p) && p is "fp32" or "int8" ? p : "fp32";
+        if (custom.TryGetValue(ModelMetadata.Key, out var json))
+        {
+            var recorded = ModelMetadata.FromJson(json, source);
+            if (recorded.ClassNames.Count == 0 && recorded.NumClasses > 0)
+            {
+                // Recorded without names (a model built without them): a classes.txt beside the file may have them.
+                recorded = recorded with { ClassNames = ImageNetLabels.For(recorded.NumClasses, source == "the ONNX model" ? null : source) };
+            }
+
+            if (side is { } s && s != recorded.Preprocess.InputSize)
+            {
+                recorded = recorded with { Preprocess = recorded.Preprocess with { InputSize = s } };
+            }
+
+            return (recorded, side, precision);
+        }
+
+        var channels = dims[1] > 0 ? dims[1] : 3;
+        var output = session.OutputMetadata.TryGetValue(LogitsName, out var logits) ? logits
+            : session.OutputMetadata.Count == 1 ? session.OutputMetadata.Values.First() : null;
+        var classes = output?.Dimensions is { Length: > 0 } o && o[^1] > 0 ? o[^1] : 0;
+        var preprocess = PreprocessConfig.ImageNet.ForChannels(channels);
+        if (side is { } fixedSide)
+        {
+            preprocess = preprocess with { InputSize = fixedSide };
+        }
+
+        var metadata = new ModelMetadata
+        {
+            Model = Path.GetFileNameWithoutExtension(source),
+            InChannels = channels,
+            NumClasses = classes,
+            ClassNames = ImageNetLabels.For(classes, source == "the ONNX model" ? null : source),
+            Preprocess = preprocess,
+        };
+        return (metadata, side, precision);
+    }
+
+    private InferenceSession SessionFor(FloatTensor batch, bool stages)
+    {
+        InferenceEngineExtensions.CheckBatch(batch, Metadata.InChannels);
+        int height = (int)batch.Shape[2], width = (int)batch.Shape[3];
+        if (single is not null)
+        {
+            if (FixedInputSize is { } side && (height != side || width != side))
+            {
+                throw new InvalidOptionException("InputSize", $"must be {side} for this ONNX model, which takes {side}x{side} inputs (got {width}x{height}); export it again for another size");
+            }
+
+            return single;
+        }
+
+        lock (gate)
+        {
+            if (!sessions.TryGetValue((height, width, stages), out var session))
+            {
+                var (created, path) = sessionFor!(height, width, stages, sessionOptions);
+                sessions[(height, width, stages)] = session = created;
+                ModelPath ??= path;
+            }
+
+            return session;
+        }
+    }
+
+    private static FloatTensor[] Run(InferenceSession session, FloatTensor batch, string[] outputs)
+    {
+        using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, MemoryMarshal.AsMemory(batch.Values), batch.ShapeUnsafe);
+        using var runOptions = new RunOptions();
+        using var results = session.Run(runOptions, [session.InputMetadata.Keys.First()], [value], outputs);
+        return results.Select(r => new FloatTensor(r.GetTensorDataAsSpan<float>().ToArray(), r.GetTensorTypeAndShape().Shape)).ToArray();
+    }
+
+    private static SessionOptions CreateSessionOptions(OnnxEngineOptions options)
+    {
+        var o = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            InterOpNumThreads = 1,
+        };
+        if (options.Threads is { } t)
+        {
+            if (t < 1)
+            {
+                o.Dispose();
+                throw new InvalidOptionException(nameof(OnnxEngineOptions.Threads), $"must be at least 1 (got {t})");
+            }
+
+            o.IntraOpNumThreads = t;
+        }
+
+        if (!options.AllowSpinning)
+        {
+            o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        }
+
+        return o;
+    }
+}

@@ -1,0 +1,126 @@
+using System.Security.Cryptography;
+
+namespace Res2Net.IO;
+
+/// <summary>
+/// The one way this library writes an output file: into a temporary file created exclusively, under an unpredictable
+/// name, in the target's folder; flushed to disk; then renamed over the target, so that readers see the old file or
+/// the whole new one and an interrupted write leaves nothing behind. A symbolic link as target is written through (the
+/// file it points to is replaced and the link stays); a folder, device, FIFO or socket is never replaced: the write is
+/// refused with one sentence.
+/// </summary>
+internal static class AtomicFile
+{
+    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, which gets the temporary file's stream.</summary>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var target = Resolve(path);
+        var temp = TempPath(target);
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Delete(temp);
+            throw new Res2NetException($"{path}: cannot write the file ({e.Message.TrimEnd('.')}).", e);
+        }
+        catch
+        {
+            Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> as <see cref="Write(string, Action{Stream})"/> does.</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        var copy = bytes.ToArray();
+        Write(path, s => s.Write(copy));
+    }
+
+    /// <summary>
+    /// For writers that need a file name rather than a stream (a library that saves to a path): <paramref name="write"/>
+    /// gets a temporary path in the target's folder that ends in the target's extension, and the file it leaves there
+    /// is flushed and renamed over the target.
+    /// </summary>
+    public static void WriteVia(string path, Action<string> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var target = Resolve(path);
+        var temp = TempPath(target) + Path.GetExtension(target);
+        try
+        {
+            // Created (exclusively) first, so that no planted file or link under this name is written through.
+            new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None).Dispose();
+            write(temp);
+            using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+            {
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Delete(temp);
+            throw new Res2NetException($"{path}: cannot write the file ({e.Message.TrimEnd('.')}).", e);
+        }
+        catch
+        {
+            Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The file to replace: <paramref name="path"/> itself, or the final target of a symbolic link; refused when that
+    /// exists and is not a regular file, or when its folder does not exist.
+    /// </summary>
+    internal static string Resolve(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        if (FileSystemEntry.Of(full, followLinks: false).Kind == EntryKind.SymbolicLink)
+        {
+            var final = File.ResolveLinkTarget(full, returnFinalTarget: true);
+            full = final is null ? full : Path.GetFullPath(final.FullName);
+        }
+
+        var entry = FileSystemEntry.Of(full);
+        if (entry.Kind is not (EntryKind.Missing or EntryKind.Regular))
+        {
+            throw new Res2NetException($"{path}: the output is {entry.Describe()}; give the path of a regular file to write.");
+        }
+
+        var folder = Path.GetDirectoryName(full)!;
+        if (FileSystemEntry.Of(folder).Kind != EntryKind.Directory)
+        {
+            throw new Res2NetException($"{path}: cannot write the file (the folder {folder} does not exist).");
+        }
+
+        return full;
+    }
+
+    private static string TempPath(string target) =>
+        Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.tmp");
+
+    private static void Delete(string temp)
+    {
+        try
+        {
+            File.Delete(temp);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The error that stopped the write matters more than a temporary file that could not be removed.
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using Res2Net.IO;
+
+namespace Res2Net.Imaging;
+
+/// <summary>Recognises image files by extension and expands inputs (files and folders) into image paths.</summary>
+public static class ImageFiles
+{
+    /// <summary>The extensions read as images, lower case with the dot.</summary>
+    public static IReadOnlyList<string> Extensions { get; } = [".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"];
+
+    /// <summary>Whether the path ends in one of <see cref="Extensions"/> (any case).</summary>
+    public static bool IsImageFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var ext = Path.GetExtension(path.AsSpan());
+        foreach (var e in Extensions)
+        {
+            if (ext.Equals(e, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Expands inputs in the order given: a named file stays as it is (whatever its extension, since it was named), a
+    /// folder becomes the image files under it, recursively, sorted by ordinal path so that runs repeat exactly.
+    /// Hidden entries and files that are no images by extension are skipped. Every file and folder is visited once: a
+    /// symbolic link is followed the first time its target is met and skipped after that, so a link back to a parent
+    /// folder ends instead of looping; FIFOs, devices and sockets are skipped with a note to <paramref name="skipped"/>.
+    /// </summary>
+    /// <exception cref="Res2NetException">An input is neither a file nor a folder.</exception>
+    public static IReadOnlyList<string> Expand(IEnumerable<string> inputs, Action<string>? skipped = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var result = new List<string>();
+        foreach (var input in inputs)
+        {
+            var entry = FileSystemEntry.Of(input);
+            if (entry.Kind == EntryKind.Directory)
+            {
+                result.AddRange(Folder(input, skipped));
+            }
+            else if (entry.Kind == EntryKind.Missing)
+            {
+                throw new Res2NetException($"{input}: no such file or folder.");
+            }
+            else
+            {
+                result.Add(input);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The image files under one folder, each once, sorted.</summary>
+    internal static List<string> Folder(string root, Action<string>? skipped)
+    {
+        var found = new List<string>();
+        var seen = new HashSet<(ulong, ulong)>();
+        var pending = new Stack<string>();
+        var rootEntry = FileSystemEntry.Of(root);
+        seen.Add((rootEntry.Device, rootEntry.Inode));
+        pending.Push(root);
+        var options = new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = true };
+        while (pending.Count > 0)
+        {
+            var dir = pending.Pop();
+            IEnumerable<string> entries;
+            try
+            {
+                entries = Directory.EnumerateFileSystemEntries(dir, "*", options).ToList();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                skipped?.Invoke($"{dir}: skipped, the folder cannot be read ({e.Message.TrimEnd('.')}).");
+                continue;
+            }
+
+            foreach (var path in entries)
+            {
+                var entry = FileSystemEntry.Of(path);
+                switch (entry.Kind)
+                {
+                    case EntryKind.Directory:
+                        if (seen.Add((entry.Device, entry.Inode)))
+                        {
+                            pending.Push(path);
+                        }
+
+                        break;
+                    case EntryKind.Regular:
+                        if (IsImageFile(path) && seen.Add((entry.Device, entry.Inode)))
+                        {
+                            found.Add(path);
+                        }
+
+                        break;
+                    case EntryKind.Missing:
+                        if (IsImageFile(path))
+                        {
+                            skipped?.Invoke($"{path}: skipped, a symbolic link to nothing.");
+                        }
+
+                        break;
+                    default:
+                        if (IsImageFile(path))
+                        {
+                            skipped?.Invoke($"{path}: skipped, {entry.Describe()} is not a regular file.");
+                        }
+
+                        break;
+                }
+            }
+        }
+
+        found.Sort(StringComparer.Ordinal);
+        return found;
+    }
+}

@@ -1,0 +1,215 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.ML.OnnxRuntime;
+using Res2Net.Engines;
+using Res2Net.Export;
+using Res2Net.IO;
+using Res2Net.Models;
+using Res2Net.Weights;
+
+namespace Res2Net.Caching;
+
+/// <summary>
+/// Turns checkpoints into ONNX files for the ONNX engine, once: each export is named by a key over the model, the
+/// weights' SHA-256, the exporter version and the export options, records the weights' hash and its key in its
+/// <c>metadata_props</c>, and is checked against them whenever it is used. A cached file that was replaced, damaged or
+/// made from other weights is rebuilt, never run.
+/// </summary>
+public sealed class OnnxExportCache
+{
+    /// <summary>Metadata key of the SHA-256 of the weights file an export was made from.</summary>
+    public const string WeightsHashKey = "res2net.weights_sha256";
+
+    /// <summary>Metadata key of the cache key an export was made for.</summary>
+    public const string ExportKeyKey = "res2net.export_key";
+
+    private readonly OnnxExportCacheOptions options;
+
+    /// <summary>A cache with the given places (default: beside the weights, else $RES2NET_HOME/onnx).</summary>
+    public OnnxExportCache(OnnxExportCacheOptions? options = null)
+    {
+        this.options = options ?? new OnnxExportCacheOptions();
+    }
+
+    /// <summary>
+    /// An ONNX engine over exports of <paramref name="checkpoint"/>, one per input size (fixed height and width let ONNX
+    /// Runtime fuse more; the batch stays dynamic), made on first use and cached. The engine lets go of the
+    /// checkpoint's tensors once its first export exists; another input size reads the file again and refuses it if it
+    /// changed meanwhile.
+    /// </summary>
+    public OnnxEngine OpenEngine(ModelCheckpoint checkpoint, OnnxEngineOptions? engine = null, OnnxExportOptions? template = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        template ??= new OnnxExportOptions();
+        var weightsHash = HashFile(checkpoint.Path);
+        var path = checkpoint.Path;
+        var model = checkpoint.Model.Name;
+        ModelCheckpoint? held = checkpoint;
+        var stages = new[] { FeatureStage.Pooled }.Concat(Enumerable.Range(0, StageCount(checkpoint.Model)).Select(i => (FeatureStage)(i + 1))).ToArray();
+
+        (InferenceSession, string?) SessionFor(int height, int width, bool withStages, SessionOptions sessionOptions)
+        {
+            var current = held;
+            held = null;
+            if (current is null)
+            {
+                current = ModelCheckpoint.Read(path, model);
+                if (HashFile(path) != weightsHash)
+                {
+                    throw new Res2NetException($"{path}: the checkpoint changed while an engine was using it.");
+                }
+            }
+
+            var (file, session) = Resolve(current, template with { Height = height, Width = width, Stages = withStages }, weightsHash, sessionOptions);
+            return (session!, file);
+        }
+
+        return OnnxEngine.PerInputSize(checkpoint.Metadata, engine, SessionFor, stages);
+    }
+
+    /// <summary>The path of a verified export of <paramref name="checkpoint"/> with <paramref name="export"/>, made if needed.</summary>
+    public string GetOrCreate(ModelCheckpoint checkpoint, OnnxExportOptions export)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(export);
+        return Resolve(checkpoint, export, HashFile(checkpoint.Path), null).Path;
+    }
+
+    /// <summary>An engine over a model in memory, exported without caching; takes over the model.</summary>
+    internal static OnnxEngine InMemory(Res2NetBackbone model, OnnxEngineOptions? engine, OnnxExportOptions? template = null)
+    {
+        model.eval();
+        template ??= new OnnxExportOptions();
+        var stages = new[] { FeatureStage.Pooled }.Concat(Enumerable.Range(0, model.Stages.Count).Select(i => (FeatureStage)(i + 1))).ToArray();
+        return OnnxEngine.PerInputSize(model.Metadata, engine,
+            (h, w, s, so) => (new InferenceSession(OnnxExporter.ExportBytes(model, template with { Height = h, Width = w, Stages = s }), so), null),
+            stages, model);
+    }
+
+    /// <summary>
+    /// The cached export's path, made if missing or invalid; with <paramref name="sessionOptions"/>, also the session
+    /// that checked it, ready to run (a session is what checks a file, so the engine's own is used for that).
+    /// </summary>
+    private (string Path, InferenceSession? Session) Resolve(ModelCheckpoint checkpoint, OnnxExportOptions export, string weightsHash,
+        SessionOptions? sessionOptions)
+    {
+        export.Validate();
+        var metadata = checkpoint.Metadata.ToJson();
+        var key = Hash($"{checkpoint.Model.Name}|{weightsHash}|v{OnnxExporter.FormatVersion}|{export.Key}|{Hash(metadata)}")[..16];
+        var name = $"{Path.GetFileNameWithoutExtension(checkpoint.Path)}.{key}.onnx";
+        var folders = new List<string>();
+        if (options.CacheBesideWeights)
+        {
+            folders.Add(Path.GetDirectoryName(Path.GetFullPath(checkpoint.Path))!);
+        }
+
+        folders.Add(options.Directory ?? Path.Combine(WeightsCache.DefaultDirectory(), "onnx"));
+        foreach (var folder in folders)
+        {
+            var candidate = Path.Combine(folder, name);
+            if (File.Exists(candidate))
+            {
+                if (TryOpen(candidate, weightsHash, key, sessionOptions) is { } valid)
+                {
+                    return (candidate, valid.Session);
+                }
+
+                TryDelete(candidate);
+            }
+        }
+
+        var proto = Build(checkpoint, export, weightsHash, key);
+        for (var i = 0; ; i++)
+        {
+            var path = Path.Combine(folders[i], name);
+            try
+            {
+                Directory.CreateDirectory(folders[i]);
+                OnnxExporter.Write(proto, path);
+                break;
+            }
+            catch (Exception e) when (i < folders.Count - 1 && e is Res2NetException or IOException or UnauthorizedAccessException)
+            {
+                // A read-only folder beside the weights (a mounted model store): the cache folder then.
+            }
+        }
+
+        // The export's protobuf objects and the model built for it are garbage now: hand their memory back before
+        // ONNX Runtime loads the file, so that a first use costs about what later ones do.
+        proto = null;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        NativeMemory.ReturnFreedMemory();
+        var written = Path.Combine(folders.First(f => File.Exists(Path.Combine(f, name))), name);
+        return (written, sessionOptions is null ? null : new InferenceSession(written, sessionOptions));
+    }
+
+    private static Onnx.ModelProto Build(ModelCheckpoint checkpoint, OnnxExportOptions export, string weightsHash, string key)
+    {
+        using var model = checkpoint.CreateModel();
+        model.eval();
+        var proto = OnnxExporter.Build(model, export);
+        OnnxExporter.SetProperty(proto, WeightsHashKey, weightsHash);
+        OnnxExporter.SetProperty(proto, ExportKeyKey, key);
+        return proto;
+    }
+
+    /// <summary>
+    /// Opens a cached file if it loads and says it was made from these weights for this key (null otherwise); without
+    /// session options it is only checked, with a session that skips graph optimisation, and closed again.
+    /// </summary>
+    private static (InferenceSession? Session, bool Ok)? TryOpen(string path, string weightsHash, string key, SessionOptions? sessionOptions)
+    {
+        using var light = sessionOptions is null ? new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL } : null;
+        InferenceSession? session = null;
+        try
+        {
+            session = new InferenceSession(path, sessionOptions ?? light!);
+            var props = session.ModelMetadata.CustomMetadataMap;
+            if (props.TryGetValue(WeightsHashKey, out var hash) && hash == weightsHash && props.TryGetValue(ExportKeyKey, out var k) && k == key)
+            {
+                if (sessionOptions is null)
+                {
+                    session.Dispose();
+                    return (null, true);
+                }
+
+                return (session, true);
+            }
+
+            session.Dispose();
+            return null;
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or IOException or UnauthorizedAccessException)
+        {
+            session?.Dispose();
+            return null;
+        }
+    }
+
+    private static int StageCount(ModelInfo info) => info.Config switch
+    {
+        Res2NetConfig r => r.Layers.Count,
+        _ => 4,
+    };
+
+    private static string HashFile(string path)
+    {
+        using var stream = InputFiles.OpenRead(path, "checkpoint");
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Rebuilt under the same name: the rename replaces it if it could not be removed.
+        }
+    }
+}

@@ -1,0 +1,473 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Res2Net.Models;
+
+namespace Res2Net.Caching;
+
+/// <summary>
+/// Downloads published weights once into a cache folder and hands out the local path. Like torch.hub, a file is
+/// accepted only when its SHA-256 starts with the hex digits after the last '-' of its name; it is written to a
+/// uniquely named temporary file in the cache folder and renamed into place only then, so a failed, partial or
+/// concurrent download never leaves a broken file behind.
+/// </summary>
+public sealed class WeightsCache : IDisposable
+{
+    public const string HomeVariable = "RES2NET_HOME";
+    public const string MirrorVariable = "RES2NET_MIRROR";
+
+    private const string PartialSuffix = ".partial";
+    private static readonly TimeSpan StalePartialAge = TimeSpan.FromDays(1);
+    private const long ProgressIntervalMs = 100;
+
+    private readonly HttpClient _http;
+    private readonly WeightsCacheOptions _options;
+    private readonly bool _mirrorFromEnvironment;
+    private readonly bool _ownsHandler;
+
+    /// <summary>
+    /// Creates a cache; <paramref name="handler"/> replaces the default <see cref="SocketsHttpHandler"/> (tests,
+    /// proxies) and is not disposed with the cache.
+    /// </summary>
+    public WeightsCache(WeightsCacheOptions? options = null, HttpMessageHandler? handler = null)
+    {
+        _options = options ?? new WeightsCacheOptions();
+        CacheDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(_options.Directory) ? DefaultDirectory() : _options.Directory);
+        _mirrorFromEnvironment = _options.Mirror is null;
+        string? mirror = _options.Mirror ?? Environment.GetEnvironmentVariable(MirrorVariable);
+        Mirror = string.IsNullOrWhiteSpace(mirror) ? null : mirror.Trim();
+
+        // HttpClient.Timeout would cap the whole download; slow links get the stall timeout instead.
+        _ownsHandler = handler is null;
+        _http = handler is null
+            ? new HttpClient(new SocketsHttpHandler { ConnectTimeout = _options.ConnectTimeout }, disposeHandler: true)
+            : new HttpClient(handler, disposeHandler: false);
+        _http.Timeout = Timeout.InfiniteTimeSpan;
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd("Res2Net.NET");
+    }
+
+    /// <summary>The cache folder (absolute).</summary>
+    public string CacheDirectory { get; }
+
+    /// <summary>The mirror in use, or null for the official URLs.</summary>
+    public string? Mirror { get; }
+
+    /// <summary><c>$RES2NET_HOME</c> if set, else <c>~/.cache/res2net</c>.</summary>
+    public static string DefaultDirectory()
+    {
+        string? home = Environment.GetEnvironmentVariable(HomeVariable);
+        if (!string.IsNullOrWhiteSpace(home))
+            return Path.GetFullPath(home);
+        string user = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return string.IsNullOrEmpty(user)
+            ? Path.Combine(Path.GetTempPath(), "res2net-cache")
+            : Path.Combine(user, ".cache", "res2net");
+    }
+
+    /// <summary>Where the file of <paramref name="weights"/> is (or will be) in the cache.</summary>
+    public string PathFor(PretrainedWeights weights) => Path.Combine(CacheDirectory, weights.FileName);
+
+    /// <summary>True when the file is in the cache (not verified).</summary>
+    public bool IsCached(PretrainedWeights weights) => File.Exists(PathFor(weights));
+
+    /// <summary>The URL (or, for a folder mirror, the path) the file is downloaded from.</summary>
+    public string SourceFor(PretrainedWeights weights) => Resolve(weights).Location;
+
+    /// <summary>
+    /// The user's <paramref name="weightsFile"/> when given, else the model's published weights
+    /// from the cache, downloaded first if needed.
+    /// </summary>
+    public Task<string> ResolveAsync(ModelInfo model, string? weightsFile,
+        IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        string.IsNullOrEmpty(weightsFile) ? GetAsync(model, progress, cancellationToken) : Task.FromResult(weightsFile);
+
+    /// <summary>The local path of the model's published weights, downloaded first if needed.</summary>
+    public Task<string> GetAsync(ModelInfo model, IProgress<DownloadProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (model.Weights is null)
+            throw new WeightsDownloadException($"{model.Name} has no published weights; pass a checkpoint of your own as weightsPath.");
+        return GetAsync(model.Weights, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The local path of <paramref name="weights"/>: the cached file (re-verified unless switched off), or a fresh,
+    /// verified download. Throws <see cref="WeightsDownloadException"/> on any failure, and
+    /// <see cref="OperationCanceledException"/> when cancelled; neither leaves a file behind.
+    /// </summary>
+    public async Task<string> GetAsync(PretrainedWeights weights, IProgress<DownloadProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        string target = PathFor(weights);
+        string? expected = ExpectedPrefix(weights);
+        if (File.Exists(target))
+        {
+            if (_options.VerifyCached && expected is not null)
+                await VerifyCachedAsync(target, expected, cancellationToken).ConfigureAwait(false);
+            return target;
+        }
+
+        var source = Resolve(weights);
+        CreateCacheDirectory();
+        RemoveStalePartials();
+
+        // Unique per download, so concurrent processes never write the same file.
+        string temp = Path.Combine(CacheDirectory, $".{weights.FileName}.{Guid.NewGuid():N}{PartialSuffix}");
+        try
+        {
+            string sha256 = await DownloadAsync(source, weights.FileName, temp, progress, cancellationToken).ConfigureAwait(false);
+            if (expected is not null && !sha256.StartsWith(expected, StringComparison.Ordinal))
+            {
+                throw new WeightsDownloadException(
+                    $"the download of {source.Location} was refused because its SHA-256 starts with {sha256[..expected.Length]}, not {expected} " +
+                    $"(the file is damaged or not the published one), and nothing was saved; {Hint()}.");
+            }
+
+            Publish(temp, target);
+            return target;
+        }
+        finally
+        {
+            TryDelete(temp);
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private sealed record Source(string Location, bool IsLocal);
+
+    private Source Resolve(PretrainedWeights weights)
+    {
+        if (Mirror is null)
+            return new Source(weights.Url, false);
+
+        if (Mirror.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || Mirror.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            if (Uri.TryCreate(Mirror, UriKind.Absolute, out _))
+                return new Source(Mirror.TrimEnd('/') + "/" + weights.FileName, false);
+        }
+        else if (Mirror.StartsWith("file:", StringComparison.OrdinalIgnoreCase) && Uri.TryCreate(Mirror, UriKind.Absolute, out var uri) && uri.IsFile)
+        {
+            return new Source(Path.Combine(uri.LocalPath, weights.FileName), true);
+        }
+        else if (Path.IsPathFullyQualified(Mirror))
+        {
+            return new Source(Path.Combine(Mirror, weights.FileName), true);
+        }
+
+        string name = _mirrorFromEnvironment ? MirrorVariable : "the mirror";
+        throw new WeightsDownloadException(
+            $"{name} '{Mirror}' is neither an http(s) URL nor an absolute folder; set it to a base URL such as https://example.org/res2net/ " +
+            "or to a folder that holds the .pth files, or pass a checkpoint you have as weightsPath.");
+    }
+
+    /// <summary>The hash prefix torch.hub checks (hex digits after the last '-'), or null when the name has none.</summary>
+    private static string? ExpectedPrefix(PretrainedWeights weights)
+    {
+        if (!Path.GetFileNameWithoutExtension(weights.FileName).Contains('-'))
+            return null;
+        string prefix = weights.Sha256Prefix.ToLowerInvariant();
+        return prefix.Length > 0 && prefix.All(char.IsAsciiHexDigitLower) ? prefix : null;
+    }
+
+    private string Hint() =>
+        $"the cache is {CacheDirectory}; download the file yourself and pass it as weightsPath, or set {MirrorVariable} to a reachable mirror";
+
+    private WeightsDownloadException Failed(Source source, string reason, Exception? inner = null) =>
+        new($"could not {(source.IsLocal ? "copy" : "download")} {source.Location} ({reason}); {Hint()}.", inner);
+
+    private async Task VerifyCachedAsync(string path, string expected, CancellationToken cancellationToken)
+    {
+        string actual;
+        try
+        {
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete,
+                1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new WeightsDownloadException($"could not read the cached weights {path} ({Trim(e.Message)}); delete it or pass a checkpoint you have as weightsPath.", e);
+        }
+
+        if (actual.StartsWith(expected, StringComparison.Ordinal))
+            return;
+
+        // Deleted so that the next run downloads a fresh copy instead of failing again.
+        bool deleted = TryDelete(path);
+        throw new WeightsDownloadException(deleted
+            ? $"the cached weights {path} are damaged (SHA-256 starts with {actual[..expected.Length]}, not {expected}) and were deleted; run again to download them, or pass a checkpoint you have as weightsPath."
+            : $"the cached weights {path} are damaged (SHA-256 starts with {actual[..expected.Length]}, not {expected}) and could not be deleted; delete the file, or pass a checkpoint you have as weightsPath.");
+    }
+
+    private void CreateCacheDirectory()
+    {
+        try
+        {
+            System.IO.Directory.CreateDirectory(CacheDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new WeightsDownloadException(
+                $"could not create the cache folder {CacheDirectory} ({Trim(e.Message)}); set {HomeVariable} to a writable folder, or pass a checkpoint you have as weightsPath.", e);
+        }
+    }
+
+    /// <summary>Removes temporary files left by killed processes; recent ones may belong to a running download.</summary>
+    private void RemoveStalePartials()
+    {
+        try
+        {
+            foreach (string file in System.IO.Directory.EnumerateFiles(CacheDirectory, "*" + PartialSuffix))
+            {
+                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > StalePartialAge)
+                    TryDelete(file);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort only.
+        }
+    }
+
+    /// <summary>Copies the source into <paramref name="temp"/>, hashing on the way; returns the lowercase hex SHA-256.</summary>
+    private async Task<string> DownloadAsync(Source source, string fileName, string temp,
+        IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    {
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        HttpResponseMessage? response = null;
+        Stream body;
+        long? total;
+        try
+        {
+            if (source.IsLocal)
+            {
+                body = OpenLocal(source);
+                total = body.Length;
+            }
+            else
+            {
+                stall.CancelAfter(_options.StallTimeout);
+                response = await SendAsync(source, stall.Token, cancellationToken).ConfigureAwait(false);
+                total = response.Content.Headers.ContentLength;
+                body = await response.Content.ReadAsStreamAsync(stall.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            response?.Dispose();
+            // Our stall timer, or else the handler's connect timeout (a TimeoutException inside).
+            throw Failed(source, stall.IsCancellationRequested
+                ? $"no response within {Seconds(_options.StallTimeout)}"
+                : _ownsHandler ? $"no connection within {Seconds(_options.ConnectTimeout)}" : "the connection timed out", e);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            response?.Dispose();
+            throw Failed(source, Reason(e), e);
+        }
+
+        using (response)
+        await using (body)
+        {
+            FileStream file;
+            try
+            {
+                file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw WriteFailed(temp, e);
+            }
+
+            await using (file)
+            {
+                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                byte[] buffer = new byte[1 << 16];
+                long received = 0;
+                long lastReport = Environment.TickCount64;
+                progress?.Report(new DownloadProgress(fileName, 0, total));
+                while (true)
+                {
+                    int n;
+                    stall.CancelAfter(_options.StallTimeout);
+                    try
+                    {
+                        n = await body.ReadAsync(buffer, stall.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        throw Failed(source, $"no data for {Seconds(_options.StallTimeout)} after {Bytes(received, total)}");
+                    }
+                    catch (Exception e) when (e is HttpRequestException or IOException)
+                    {
+                        throw Failed(source, $"{Reason(e)} after {Bytes(received, total)}", e);
+                    }
+
+                    if (n == 0)
+                        break;
+                    sha.AppendData(buffer, 0, n);
+                    try
+                    {
+                        await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (IOException e)
+                    {
+                        throw WriteFailed(temp, e);
+                    }
+
+                    received += n;
+                    if (progress is not null && Environment.TickCount64 - lastReport >= ProgressIntervalMs)
+                    {
+                        lastReport = Environment.TickCount64;
+                        progress.Report(new DownloadProgress(fileName, received, total));
+                    }
+                }
+
+                // A server may close a keep-alive-less connection early without the client noticing.
+                if (total is long expectedLength && received != expectedLength)
+                    throw Failed(source, $"the connection closed after {Bytes(received, total)}");
+
+                try
+                {
+                    // On disk before the rename, so a crash cannot leave a named but empty file.
+                    file.Flush(flushToDisk: true);
+                }
+                catch (IOException e)
+                {
+                    throw WriteFailed(temp, e);
+                }
+
+                progress?.Report(new DownloadProgress(fileName, received, total));
+                return Convert.ToHexStringLower(sha.GetHashAndReset());
+            }
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(Source source, CancellationToken token, CancellationToken cancellationToken)
+    {
+        var response = await _http.GetAsync(source.Location, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+            return response;
+        using (response)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string phrase = string.IsNullOrWhiteSpace(response.ReasonPhrase) ? "" : " " + response.ReasonPhrase;
+            throw Failed(source, $"HTTP {(int)response.StatusCode}{phrase}");
+        }
+    }
+
+    private FileStream OpenLocal(Source source)
+    {
+        try
+        {
+            return new FileStream(source.Location, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16,
+                FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw Failed(source, "no such file", e);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw Failed(source, "no such folder", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw Failed(source, "permission denied", e);
+        }
+    }
+
+    private WeightsDownloadException WriteFailed(string temp, Exception e) =>
+        new($"could not write {temp} ({Trim(e.Message)}); free some space or set {HomeVariable} to another folder, or pass a checkpoint you have as weightsPath.", e);
+
+    /// <summary>Moves the verified file into place; rename is atomic, so readers see the old file or the new one.</summary>
+    private static void Publish(string temp, string target)
+    {
+        try
+        {
+            File.Move(temp, target, overwrite: true);
+        }
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && File.Exists(target))
+        {
+            // Another process put its (equally verified) copy in place and Windows would not replace it while open.
+        }
+    }
+
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A short, lowercase reason for a network failure, e.g. "connection refused".</summary>
+    private static string Reason(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is SocketException s)
+            {
+                string? known = s.SocketErrorCode switch
+                {
+                    SocketError.ConnectionRefused => "connection refused",
+                    SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host name not found",
+                    SocketError.NetworkUnreachable or SocketError.NetworkDown => "network unreachable",
+                    SocketError.HostUnreachable or SocketError.HostDown => "host unreachable",
+                    SocketError.TimedOut => "connection timed out",
+                    SocketError.ConnectionReset => "connection reset",
+                    SocketError.ConnectionAborted => "connection aborted",
+                    _ => null,
+                };
+                if (known is not null)
+                    return known;
+            }
+        }
+
+        HttpRequestError? error = e switch
+        {
+            HttpRequestException h => h.HttpRequestError,
+            IOException { InnerException: HttpIOException io } => io.HttpRequestError,
+            HttpIOException io => io.HttpRequestError,
+            _ => null,
+        };
+        return error switch
+        {
+            HttpRequestError.NameResolutionError => "host name not found",
+            HttpRequestError.ResponseEnded => "the connection closed early",
+            HttpRequestError.SecureConnectionError => $"TLS failed: {Trim(Innermost(e).Message)}",
+            HttpRequestError.ProxyTunnelError => $"proxy failed: {Trim(Innermost(e).Message)}",
+            _ => Trim(Innermost(e).Message),
+        };
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null)
+            e = e.InnerException;
+        return e;
+    }
+
+    /// <summary>Messages are embedded in one sentence, so their final period goes.</summary>
+    private static string Trim(string message)
+    {
+        message = message.Trim();
+        while (message.EndsWith('.'))
+            message = message[..^1];
+        return message;
+    }
+
+    private static string Seconds(TimeSpan t) => $"{t.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s";
+
+    private static string Bytes(long received, long? total) =>
+        total is long t
+            ? $"{received.ToString("N0", CultureInfo.InvariantCulture)} of {t.ToString("N0", CultureInfo.InvariantCulture)} bytes"
+            : $"{received.ToString("N0", CultureInfo.InvariantCulture)} bytes";
+}
