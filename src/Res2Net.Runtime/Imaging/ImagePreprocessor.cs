@@ -11,7 +11,8 @@ public sealed class ImagePreprocessor
 {
     private readonly PilResample.Filter filter;
 
-    private readonly float[][] table;
+    private readonly float[] mean;
+    private readonly float[] std;
 
     /// <param name="config">Sizes, normalisation and interpolation (bilinear or bicubic); default <see cref="PreprocessConfig.ImageNet"/>.</param>
     /// <param name="channels">
@@ -56,7 +57,7 @@ public sealed class ImagePreprocessor
 
         Config = config;
         Channels = channels;
-        table = PixelTables.For(config, channels);
+        (mean, std) = (config.Mean.ToArray(), config.Std.ToArray());
     }
 
     /// <summary>The transform, normalised over <see cref="Channels"/> channels.</summary>
@@ -103,9 +104,8 @@ public sealed class ImagePreprocessor
 
         var g = Geometry(image.Width, image.Height);
         var pixels = Channels == 3 ? image.RgbArray : image.ToLuminance();
-        var crop = PilResample.ResizeWindow(pixels, image.Width, image.Height, Channels, g.ResizedWidth, g.ResizedHeight,
-            g.CropLeft, g.CropTop, g.CropSize, g.CropSize, filter);
-        Normalize(crop, g.CropSize, g.CropSize, destination);
+        PilResample.ResizeCropNormalize(pixels, image.Width, image.Height, Channels, g.ResizedWidth, g.ResizedHeight,
+            g.CropLeft, g.CropTop, g.CropSize, g.CropSize, filter, mean, std, destination);
     }
 
     /// <summary>
@@ -124,10 +124,9 @@ public sealed class ImagePreprocessor
         }
 
         var pixels = Channels == 3 ? image.RgbArray : image.ToLuminance();
-        var resized = PilResample.ResizeWindow(pixels, image.Width, image.Height, Channels, g.ResizedWidth, g.ResizedHeight,
-            0, 0, g.ResizedWidth, g.ResizedHeight, filter);
         var output = new float[(long)Channels * g.ResizedWidth * g.ResizedHeight];
-        Normalize(resized, g.ResizedWidth, g.ResizedHeight, output);
+        PilResample.ResizeCropNormalize(pixels, image.Width, image.Height, Channels, g.ResizedWidth, g.ResizedHeight,
+            0, 0, g.ResizedWidth, g.ResizedHeight, filter, mean, std, output);
         return new FloatTensor(output, Channels, g.ResizedHeight, g.ResizedWidth);
     }
 
@@ -155,20 +154,5 @@ public sealed class ImagePreprocessor
         var top = (int)Math.Round((resizedHeight - InputSize) / 2.0, MidpointRounding.ToEven);
         var left = (int)Math.Round((resizedWidth - InputSize) / 2.0, MidpointRounding.ToEven);
         return new CropGeometry(width, height, resizedWidth, resizedHeight, left, top, InputSize);
-    }
-
-    /// <summary>Interleaved bytes (height, width, Channels) to normalised planes (Channels, height, width).</summary>
-    private void Normalize(byte[] pixels, int width, int height, Span<float> destination)
-    {
-        var plane = width * height;
-        for (var c = 0; c < Channels; c++)
-        {
-            var lut = table[c];
-            var dst = destination.Slice(c * plane, plane);
-            for (int i = 0, j = c; i < plane; i++, j += Channels)
-            {
-                dst[i] = lut[pixels[j]];
-            }
-        }
     }
 }
