@@ -83,8 +83,9 @@ public static class OnnxExporter
         {
             logits = model switch
             {
-                Res2NetModel => writer.Linear((Linear)Child(model, "fc"), embedding, LogitsName),
-                _ => g.Node("Flatten", LogitsName, [writer.Conv((Conv2dLayer)Child(model, "fc"), null, pooled, "fc")], Int("axis", 1)),
+                Res2NetModel r => writer.Linear(r.Classifier!, embedding, LogitsName),
+                DlaModel d => g.Node("Flatten", LogitsName, [writer.Conv(d.Classifier!, null, pooled, "fc")], Int("axis", 1)),
+                _ => throw new InvalidOperationException($"No classifier writer for {model.GetType().Name}."),
             };
         }
 
@@ -130,39 +131,45 @@ public static class OnnxExporter
         return m;
     }
 
-    internal static nn.Module Child(nn.Module module, string name) =>
-        module.named_children().FirstOrDefault(c => c.name == name).module
-            ?? throw new InvalidOperationException($"{module.GetName()} has no child {name}.");
-
-    internal static nn.Module? OptionalChild(nn.Module module, string name) =>
-        module.named_children().FirstOrDefault(c => c.name == name).module;
-
     /// <summary>Emits the nodes of one model; every method returns the name of the value it computed.</summary>
     private sealed class Writer(OnnxGraph g, OnnxExportOptions options)
     {
         public (string Features, List<string> Stages) Res2Net(Res2NetModel model, string x)
         {
-            // Stem: conv1 (one convolution or the deep stem's sequence) with bn1 folded into its last convolution.
-            var conv1 = Child(model, "conv1");
-            var bn1 = (BatchNorm2d)Child(model, "bn1");
-            var stem = conv1 is Sequential seq ? seq.children().ToList() : [conv1];
-            x = Sequence([.. stem, bn1], x, "stem", relu: true);
-            // The max-pool is not a registered module (it has no state), so the configuration says whether there is one.
-            if (((Res2NetConfig)model.Config).Stem != StemType.Cifar)
+            // Stem: its convolutions with their batch norms folded in, each followed by a ReLU; then the max pool.
+            var stem = model.FoldStem();
+            try
+            {
+                for (var i = 0; i < stem.Count; i++)
+                {
+                    x = Emit(stem[i], stem[i].Groups, x, $"stem.{i}", relu: true);
+                }
+            }
+            finally
+            {
+                foreach (var c in stem)
+                {
+                    c.Dispose();
+                }
+            }
+
+            if (model.HasMaxPool)
             {
                 x = g.Node("MaxPool", "stem_maxpool", [x], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1));
             }
 
             var stages = new List<string>();
-            for (var s = 1; OptionalChild(model, $"layer{s}") is Sequential layer; s++)
+            var s = 1;
+            foreach (var layer in model.Blocks)
             {
                 var b = 0;
-                foreach (var block in layer.children().Cast<Bottle2neck>())
+                foreach (var block in layer)
                 {
                     x = Block(block, x, null, $"layer{s}.{b++}");
                 }
 
                 stages.Add(x);
+                s++;
             }
 
             return (x, stages);
@@ -170,49 +177,47 @@ public static class OnnxExporter
 
         public (string Features, List<string> Stages) Dla(DlaModel model, string x)
         {
-            x = Sequence(Child(model, "base_layer").children().ToList(), x, "base_layer");
-            x = Sequence(Child(model, "level0").children().ToList(), x, "level0");
-            x = Sequence(Child(model, "level1").children().ToList(), x, "level1");
+            string[] names = ["base_layer", "level0", "level1"];
+            for (var i = 0; i < names.Length; i++)
+            {
+                x = Sequence(model.Levels[i].children().ToList(), x, names[i]);
+            }
+
             var stages = new List<string>();
             for (var level = 2; level <= 5; level++)
             {
-                x = Tree((DlaTree)Child(model, $"level{level}"), x, null, $"level{level}");
+                x = Tree(model.Trees[level - 2], x, null, $"level{level}");
                 stages.Add(x);
             }
 
             return (x, stages);
         }
 
-        /// <summary>A Res2Net block; <paramref name="residual"/> is DLA's shortcut, else the block's own (identity or downsample).</summary>
-        public string Block(Bottle2neck block, string x, string? residual, string name)
+        /// <summary>A Res2Net block; <paramref name="residual"/> is DLA's shortcut, else the block's own (identity or projection).</summary>
+        public string Block(Bottle2neck module, string x, string? residual, string name)
         {
+            using var block = module.Fold();
             using var scope = NewDisposeScope();
-            var convs = Child(block, "convs").children().Cast<Conv2dLayer>().ToArray();
-            var bns = Child(block, "bns").children().Cast<BatchNorm2d>().ToArray();
             int w = block.Width, s = block.Scale, branches = block.BranchCount;
             var wp = options.PadGroups && block.Groups == 1 && s > 1 && w % 16 != 0 ? (w + 15) / 16 * 16 : w;
 
             // conv1's output and conv3's input get zero filters / zero columns for the padded channels of each group.
-            var (w1, b1) = Folded((Conv2dLayer)Child(block, "conv1"), (BatchNorm2d)Child(block, "bn1"));
-            var y = Emit(PadGroups(w1, 0, s, w, wp), PadGroups(b1, 0, s, w, wp), (Conv2dLayer)Child(block, "conv1"), 1, x, $"{name}.conv1", relu: true);
-            var branch = new (Tensor W, Tensor B)[branches];
-            for (var i = 0; i < branches; i++)
-            {
-                var (wi, bi) = Folded(convs[i], bns[i]);
-                branch[i] = (PadGroups(PadGroups(wi, 0, 1, w, wp), 1, 1, w / block.Groups, wp / block.Groups), PadGroups(bi, 0, 1, w, wp));
-            }
+            var y = Emit(PadGroups(block.Conv1.Weight, 0, s, w, wp), PadGroups(block.Conv1.Bias, 0, s, w, wp), block.Conv1, 1, x, $"{name}.conv1", relu: true);
+            var branch = block.Branches
+                .Select(c => (W: PadGroups(PadGroups(c.Weight, 0, 1, w, wp), 1, 1, w / block.Groups, wp / block.Groups), B: PadGroups(c.Bias, 0, 1, w, wp)))
+                .ToArray();
 
             string merged;
             if (s == 1)
             {
-                merged = Emit(branch[0].W, branch[0].B, convs[0], convs[0].Groups, y, $"{name}.convs.0", relu: true);
+                merged = Emit(branch[0].W, branch[0].B, block.Branches[0], block.Groups, y, $"{name}.convs.0", relu: true);
             }
             else if (block.FirstInStage && options.GroupFirstBlock && branches > 1)
             {
                 // No hierarchical sum in a stage's first block: its branches are one grouped convolution.
                 var parts = Split(y, [(long)wp * branches, wp], $"{name}.split");
-                var grouped = Emit(cat(branch.Select(t => t.W).ToArray(), 0), cat(branch.Select(t => t.B).ToArray(), 0), convs[0],
-                    convs[0].Groups * branches, parts[0], $"{name}.convs", relu: true);
+                var grouped = Emit(cat(branch.Select(t => t.W).ToArray(), 0), cat(branch.Select(t => t.B).ToArray(), 0), block.Branches[0],
+                    block.Groups * branches, parts[0], $"{name}.convs", relu: true);
                 var last = Pool(block, parts[1], $"{name}.pool");
                 merged = g.Node("Concat", $"{name}.cat", [grouped, last], Int("axis", 1));
             }
@@ -224,7 +229,7 @@ public static class OnnxExporter
                 for (var i = 0; i < branches; i++)
                 {
                     sp = i == 0 || block.FirstInStage ? splits[i] : g.Node("Add", $"{name}.add{i}", [sp!, splits[i]]);
-                    sp = Emit(branch[i].W, branch[i].B, convs[i], convs[i].Groups, sp, $"{name}.convs.{i}", relu: true);
+                    sp = Emit(branch[i].W, branch[i].B, block.Branches[i], block.Groups, sp, $"{name}.convs.{i}", relu: true);
                     outputs[i] = sp;
                 }
 
@@ -232,12 +237,8 @@ public static class OnnxExporter
                 merged = g.Node("Concat", $"{name}.cat", outputs, Int("axis", 1));
             }
 
-            var conv3 = (Conv2dLayer)Child(block, "conv3");
-            var (w3, b3) = Folded(conv3, (BatchNorm2d)Child(block, "bn3"));
-            var result = Emit(PadGroups(w3, 1, s, w, wp), b3, conv3, 1, merged, $"{name}.conv3");
-            var shortcut = residual ?? (OptionalChild(block, "downsample") is Sequential ds
-                ? Downsample(ds, block.Stride, x, $"{name}.downsample")
-                : x);
+            var result = Emit(PadGroups(block.Conv3.Weight, 1, s, w, wp), block.Conv3.Bias, block.Conv3, 1, merged, $"{name}.conv3");
+            var shortcut = residual ?? (block.Shortcut is { } projection ? Shortcut(block, projection, x, $"{name}.downsample") : x);
             var sum = g.Node("Add", $"{name}.add", [result, shortcut]);
             return g.Node("Relu", $"{name}.out", [sum]);
         }
@@ -245,7 +246,7 @@ public static class OnnxExporter
         public string Tree(DlaTree tree, string x, List<string>? children, string name)
         {
             children ??= [];
-            var bottom = OptionalChild(tree, "downsample") is null
+            var bottom = !tree.Downsamples
                 ? x
                 : g.Node("MaxPool", $"{name}.downsample", [x], Ints("kernel_shape", tree.Stride, tree.Stride), Ints("strides", tree.Stride, tree.Stride));
             if (tree.LevelRoot)
@@ -256,20 +257,28 @@ public static class OnnxExporter
             if (tree.Levels == 1)
             {
                 // The projection only matters where it is used (the model also runs it in deeper trees, for training).
-                var residual = OptionalChild(tree, "project") is Sequential project
-                    ? Sequence(project.children().ToList(), bottom, $"{name}.project")
-                    : bottom;
-                var x1 = Block((Bottle2neck)Child(tree, "tree1"), x, residual, $"{name}.tree1");
-                var x2 = Block((Bottle2neck)Child(tree, "tree2"), x1, null, $"{name}.tree2");
-                var root = (DlaRoot)Child(tree, "root");
+                string residual;
+                using (var project = tree.FoldProject())
+                {
+                    residual = project is null ? bottom : Emit(project, project.Groups, bottom, $"{name}.project.0");
+                }
+
+                var x1 = Block((Bottle2neck)tree.Tree1, x, residual, $"{name}.tree1");
+                var x2 = Block((Bottle2neck)tree.Tree2, x1, null, $"{name}.tree2");
+                var root = tree.Root!;
                 var cat = g.Node("Concat", $"{name}.root.cat", [x2, x1, .. children], Int("axis", 1));
-                var y = Conv((Conv2dLayer)Child(root, "conv"), (BatchNorm2d)Child(root, "bn"), cat, $"{name}.root", relu: !root.Residual);
+                string y;
+                using (var folded = root.Fold())
+                {
+                    y = Emit(folded, folded.Groups, cat, $"{name}.root", relu: !root.Residual);
+                }
+
                 return root.Residual ? g.Node("Relu", $"{name}.root.out", [g.Node("Add", $"{name}.root.add", [y, x2])]) : y;
             }
 
-            var t1 = Tree((DlaTree)Child(tree, "tree1"), x, null, $"{name}.tree1");
+            var t1 = Tree((DlaTree)tree.Tree1, x, null, $"{name}.tree1");
             children.Add(t1);
-            return Tree((DlaTree)Child(tree, "tree2"), t1, children, $"{name}.tree2");
+            return Tree((DlaTree)tree.Tree2, t1, children, $"{name}.tree2");
         }
 
         public string Linear(Linear fc, string x, string output)
@@ -281,20 +290,23 @@ public static class OnnxExporter
             return g.Node("Gemm", output, [x, wi, bi], Int("transB", 1));
         }
 
-        /// <summary>A convolution with an optional batch norm folded in (w' = w·γ/σ, b' = β + (b - μ)·γ/σ), then an optional ReLU.</summary>
+        /// <summary>A convolution with an optional batch norm folded in, then an optional ReLU.</summary>
         public string Conv(Conv2dLayer conv, BatchNorm2d? bn, string x, string name, bool relu = false)
         {
-            using var scope = NewDisposeScope();
-            var (w, b) = Folded(conv, bn);
-            return Emit(w, b, conv, conv.Groups, x, name, relu);
+            using var folded = FoldedConv.From(conv, bn);
+            return Emit(folded, conv.Groups, x, name, relu);
         }
 
-        /// <summary>A Conv node with <paramref name="conv"/>'s kernel, stride, padding and dilation and the given weights.</summary>
-        private string Emit(Tensor w, Tensor b, Conv2dLayer conv, long groups, string x, string name, bool relu = false)
+        /// <summary>A Conv node with a folded convolution's weights and geometry.</summary>
+        private string Emit(FoldedConv conv, long groups, string x, string name, bool relu = false) =>
+            Emit(conv.Weight, conv.Bias, conv, groups, x, name, relu);
+
+        /// <summary>A Conv node with <paramref name="geometry"/>'s kernel, stride, padding and dilation and the given weights.</summary>
+        private string Emit(Tensor w, Tensor b, FoldedConv geometry, long groups, string x, string name, bool relu = false)
         {
             var wi = g.Initializer($"{name}.weight", Floats(w), w.shape);
             var bi = g.Initializer($"{name}.bias", Floats(b), b.shape[0]);
-            var y = g.Node("Conv", name, [x, wi, bi], ConvAttributes(conv, groups));
+            var y = g.Node("Conv", name, [x, wi, bi], ConvAttributes(geometry, groups));
             return relu ? g.Node("Relu", $"{name}.relu", [y]) : y;
         }
 
@@ -317,22 +329,21 @@ public static class OnnxExporter
         }
 
         /// <summary>The pooled last group of a stage's first block: 3x3, the block's stride, padding 1, padding counted.</summary>
-        private string Pool(Bottle2neck block, string x, string name) =>
+        private string Pool(FoldedBlock block, string x, string name) =>
             g.Node("AveragePool", name, [x], Ints("kernel_shape", 3, 3), Ints("strides", block.Stride, block.Stride),
                 Ints("pads", 1, 1, 1, 1), Int("count_include_pad", 1));
 
-        private string Downsample(Sequential ds, int stride, string x, string name)
+        /// <summary>The block's projected shortcut: v1b pools first (AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)).</summary>
+        private string Shortcut(FoldedBlock block, FoldedConv projection, string x, string name)
         {
-            var modules = ds.children().ToList();
-            if (modules[0] is AvgPool2d)
+            if (block.ShortcutPool == ShortcutPool.Average)
             {
-                // v1b: AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False) before a stride-1 1x1 convolution.
+                var stride = block.ShortcutStride;
                 x = g.Node("AveragePool", $"{name}.0", [x], Ints("kernel_shape", stride, stride), Ints("strides", stride, stride),
                     Int("ceil_mode", 1), Int("count_include_pad", 0));
-                modules.RemoveAt(0);
             }
 
-            return Sequence(modules, x, name);
+            return Emit(projection, projection.Groups, x, $"{name}.1");
         }
 
         /// <summary>Convolutions, batch norms (folded into the convolution before them), ReLUs and identities in order.</summary>
@@ -366,7 +377,7 @@ public static class OnnxExporter
             return g.NodeN("Split", name, [x, split], sizes.Length, Int("axis", 1));
         }
 
-        private static AttributeProto[] ConvAttributes(Conv2dLayer conv, long groups) =>
+        private static AttributeProto[] ConvAttributes(FoldedConv conv, long groups) =>
         [
             Ints("kernel_shape", conv.KernelSize, conv.KernelSize),
             Ints("strides", conv.Stride, conv.Stride),
@@ -374,21 +385,6 @@ public static class OnnxExporter
             Ints("dilations", conv.Dilation, conv.Dilation),
             Int("group", groups),
         ];
-
-        /// <summary>Weight and bias with the batch norm folded in, in double precision (the caller's dispose scope owns them).</summary>
-        private static (Tensor Weight, Tensor Bias) Folded(Conv2dLayer conv, BatchNorm2d? bn)
-        {
-            var w = conv.Weight.detach().to(float64);
-            var b = conv.Bias is null ? zeros(conv.OutChannels, dtype: float64) : conv.Bias.detach().to(float64);
-            if (bn is not null)
-            {
-                var scale = bn.weight!.detach().to(float64) / (bn.running_var!.to(float64) + bn.eps).sqrt();
-                w = w * scale.reshape(-1, 1, 1, 1);
-                b = bn.bias!.detach().to(float64) + ((b - bn.running_mean!.to(float64)) * scale);
-            }
-
-            return (w, b);
-        }
 
         private static float[] Floats(Tensor t)
         {

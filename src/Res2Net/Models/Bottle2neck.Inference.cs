@@ -69,31 +69,6 @@ public sealed partial class Bottle2neck
         base.Dispose(disposing);
     }
 
-    /// <summary>Folds a batch norm into the convolution before it: W' = W * g / sqrt(v + eps), b' = b0 - m * g / sqrt(v + eps).</summary>
-    internal static (Tensor Weight, Tensor Bias) Fold(Conv2dLayer conv, BatchNorm2d bn)
-    {
-        // In float32 whatever the parameters are stored in: the folded weights are rounded once, at the end.
-        var f = ScalarType.Float32;
-        var scale = bn.weight!.detach().to(f) / (bn.running_var!.to(f) + bn.eps).sqrt();
-        var weight = conv.Weight.detach().to(f) * scale.view(-1, 1, 1, 1);
-        var bias = bn.bias!.detach().to(f) - (bn.running_mean!.to(f) * scale);
-        if (conv.Bias is not null)
-        {
-            bias = bias + (conv.Bias.detach().to(f) * scale);
-        }
-
-        return (weight.contiguous(), bias.contiguous());
-    }
-
-    /// <summary>
-    /// Batches larger than this run the block's 3x3 convolutions one sample at a time (0: never). LibTorch 2.10 picks a
-    /// much slower oneDNN kernel for narrow 3x3 convolutions once the batch exceeds 1; see README, Fast inference.
-    /// </summary>
-    public static int PerSampleConvolutionAbove { get; set; }
-
-    /// <summary>Only maps at least this wide take the per-sample path (small maps batch well).</summary>
-    public static int PerSampleConvolutionMinWidth { get; set; } = 28;
-
     /// <summary>
     /// <paramref name="t"/> in <paramref name="dtype"/>: itself if it already is, else a cast copy, and
     /// <paramref name="t"/> is disposed (inference plans own their folded weights).
@@ -117,24 +92,6 @@ public sealed partial class Bottle2neck
     /// </summary>
     internal static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 
-    private static Tensor Conv3x3(Tensor x, Tensor w, Tensor? bias, long[] stride, long[] pad, long[] dil, long groups)
-    {
-        var n = x.shape[0];
-        if (PerSampleConvolutionAbove <= 0 || n <= PerSampleConvolutionAbove || x.shape[3] < PerSampleConvolutionMinWidth)
-        {
-            return functional.conv2d(x, w, bias, stride, pad, dil, groups);
-        }
-
-        using var scope = NewDisposeScope();
-        var parts = new Tensor[n];
-        for (var i = 0; i < n; i++)
-        {
-            parts[i] = functional.conv2d(x.narrow(0, i, 1), w, bias, stride, pad, dil, groups);
-        }
-
-        return cat(parts, 0).MoveToOuterDisposeScope();
-    }
-
     private sealed class InferencePlan : IDisposable
     {
         private const int Block = 16;
@@ -145,14 +102,17 @@ public sealed partial class Bottle2neck
         private Tensor w1, b1, w3, b3;
         private Tensor? wGrouped, bGrouped;
         private Tensor? wDown, bDown;
-        private readonly Module<Tensor, Tensor>? downPool;
+        private readonly ShortcutPool downPool;
         private readonly long downStride;
 
         public InferencePlan(Bottle2neck block, bool groupFirstBlock)
         {
             this.block = block;
+            using var scope = NewDisposeScope();
+            using var folded = block.Fold();
             var width = block.Width;
-            // Grouped (Res2NeXt) convolutions are computed correctly by oneDNN as they are: only plain groups are padded.
+            // Grouped (Res2NeXt) convolutions are computed correctly by oneDNN as they are: only plain groups are padded
+            // (LibTorchDefects.PadChannelsFor3x3).
             padded = block.Groups == 1 && width > Block && width % Block != 0 ? (width + Block - 1) / Block * Block : width;
             var scale = block.Scale;
 
@@ -166,17 +126,16 @@ public sealed partial class Bottle2neck
             var groupPadding = grouped || scale == 1 ? padded : width;
 
             // conv1 + bn1, its output groups padded with zero filters (bias 0, so ReLU keeps them 0).
-            var (f1, c1) = Fold(block.conv1, block.bn1);
-            w1 = PadGroups(f1, 0, scale, width, groupPadding);
-            b1 = PadGroups(c1, 0, scale, width, groupPadding);
+            w1 = Own(PadGroups(folded.Conv1.Weight, 0, scale, width, groupPadding), folded.Conv1.Weight);
+            b1 = Own(PadGroups(folded.Conv1.Bias, 0, scale, width, groupPadding), folded.Conv1.Bias);
 
             ws = new Tensor[block.BranchCount];
             bs = new Tensor[block.BranchCount];
             for (var i = 0; i < block.BranchCount; i++)
             {
-                var (fw, fb) = Fold(block.convs[i], block.bns[i]);
-                ws[i] = block.Groups == 1 ? PadTo(PadTo(fw, 0, padded), 1, padded) : fw.contiguous();
-                bs[i] = block.Groups == 1 ? PadTo(fb, 0, padded) : fb;
+                var (fw, fb) = (folded.Branches[i].Weight, folded.Branches[i].Bias);
+                ws[i] = Own(block.Groups == 1 ? PadTo(PadTo(fw, 0, padded), 1, padded) : fw, fw);
+                bs[i] = Own(block.Groups == 1 ? PadTo(fb, 0, padded) : fb, fb);
             }
 
             if (grouped)
@@ -186,23 +145,28 @@ public sealed partial class Bottle2neck
             }
 
             // conv3 + bn3, with zero input columns where the groups are padded.
-            var (f3, c3) = Fold(block.conv3, block.bn3);
-            w3 = PadGroups(f3, 1, scale, width, groupPadding);
-            b3 = c3;
+            w3 = Own(PadGroups(folded.Conv3.Weight, 1, scale, width, groupPadding), folded.Conv3.Weight);
+            b3 = folded.Conv3.Bias.clone();
 
-            if (block.downsample is Sequential down)
+            if (folded.Shortcut is { } down)
             {
-                var parts = down.children().ToList();
-                var conv = (Conv2dLayer)parts[^2];
-                var bn = (BatchNorm2d)parts[^1];
-                (wDown, bDown) = Fold(conv, bn);
-                downStride = conv.Stride;
-                downPool = parts.Count == 3 && parts[0] is AvgPool2d ? (Module<Tensor, Tensor>)parts[0] : null;
+                (wDown, bDown) = (down.Weight.clone(), down.Bias.clone());
+                downPool = folded.ShortcutPool;
+                downStride = folded.ShortcutStride;
             }
 
-            // Folded in float32; stored as the block's parameters are (bfloat16 after a conversion).
+            // The plan's own tensors outlive the scope; the folded description and the intermediates go with it.
+            foreach (var t in new[] { w1, b1, w3, b3, wGrouped, bGrouped, wDown, bDown }.Concat(ws).Concat(bs))
+            {
+                t?.MoveToOuterDisposeScope();
+            }
+
+            // Folded in float64, rounded to float32; stored as the block's parameters are (bfloat16 after a conversion).
             ConvertTo(block.conv1.Weight.dtype);
         }
+
+        /// <summary><paramref name="t"/>, or a copy of it when it is <paramref name="source"/> (which is disposed with the description).</summary>
+        private static Tensor Own(Tensor t, Tensor source) => ReferenceEquals(t, source) ? t.contiguous().clone() : t.contiguous();
 
         public void ConvertTo(ScalarType dtype)
         {
@@ -226,7 +190,7 @@ public sealed partial class Bottle2neck
             Tensor merged;
             if (b.Scale == 1)
             {
-                merged = Conv3x3(y, ws[0], bs[0], stride, pad, dil, b.Groups).relu_();
+                merged = functional.conv2d(y, ws[0], bs[0], stride, pad, dil, b.Groups).relu_();
             }
             else
             {
@@ -239,7 +203,7 @@ public sealed partial class Bottle2neck
                     {
                         var window = y.narrow(1, i * b.Width, padded);
                         sp = i == 0 || b.FirstInStage ? window : sp! + window;
-                        sp = Conv3x3(sp, ws[i], bs[i], stride, pad, dil, b.Groups).relu_();
+                        sp = functional.conv2d(sp, ws[i], bs[i], stride, pad, dil, b.Groups).relu_();
                         outputs.Add(sp.narrow(1, 0, b.Width));
                     }
 
@@ -248,7 +212,7 @@ public sealed partial class Bottle2neck
                 else
                 {
                     var head = y.narrow(1, 0, padded * b.BranchCount);
-                    outputs.Add(Conv3x3(head, wGrouped, bGrouped, stride, pad, dil, b.BranchCount).relu_());
+                    outputs.Add(functional.conv2d(head, wGrouped, bGrouped, stride, pad, dil, b.BranchCount).relu_());
                     last = y.narrow(1, padded * b.BranchCount, padded);
                 }
 
@@ -264,9 +228,16 @@ public sealed partial class Bottle2neck
             }
             else if (wDown is not null)
             {
-                var input = downPool is null ? x : downPool.call(ChannelsLast(x)).contiguous();
-                // A strided 1x1 convolution is the same convolution on every s-th pixel, and that is faster here.
-                shortcut = functional.conv2d(downStride > 1 ? Conv2dLayer.EveryStride(input, downStride) : input, wDown, bDown);
+                if (downPool == ShortcutPool.Average)
+                {
+                    var pooled = functional.avg_pool2d(ChannelsLast(x), downStride, downStride, ceil_mode: true, count_include_pad: false).contiguous();
+                    shortcut = functional.conv2d(pooled, wDown, bDown);
+                }
+                else
+                {
+                    // A strided 1x1 convolution is the same convolution on every s-th pixel, and that is faster here.
+                    shortcut = functional.conv2d(downStride > 1 ? Conv2dLayer.EveryStride(x, downStride) : x, wDown, bDown);
+                }
             }
             else
             {

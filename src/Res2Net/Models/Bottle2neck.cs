@@ -128,4 +128,37 @@ public sealed partial class Bottle2neck : Module<Tensor, Tensor>
         var shortcut = residual ?? (downsample is null ? x : downsample.call(x));
         return result.add_(shortcut).relu_().MoveToOuterDisposeScope();
     }
+
+    /// <summary>The block in inference form (see <see cref="FoldedBlock"/>); the caller owns and disposes it.</summary>
+    internal FoldedBlock Fold()
+    {
+        FoldedConv? shortcut = null;
+        var shortcutPool = ShortcutPool.None;
+        var shortcutStride = 1;
+        if (downsample is Sequential down)
+        {
+            // [AvgPool2d or Identity,] conv, bn: see Res2NetModel.MakeStage.
+            var parts = down.children().ToList();
+            var conv = (Conv2dLayer)parts[^2];
+            shortcut = FoldedConv.From(conv, (BatchNorm2d)parts[^1]);
+            shortcutPool = parts.Count == 3 && parts[0] is AvgPool2d ? ShortcutPool.Average : ShortcutPool.None;
+            shortcutStride = shortcutPool == ShortcutPool.Average ? Stride : (int)conv.Stride;
+        }
+
+        return new FoldedBlock
+        {
+            Conv1 = FoldedConv.From(conv1, bn1),
+            Branches = Enumerable.Range(0, BranchCount).Select(i => FoldedConv.From(convs[i], bns[i])).ToArray(),
+            Conv3 = FoldedConv.From(conv3, bn3),
+            Shortcut = shortcut,
+            ShortcutPool = shortcutPool,
+            ShortcutStride = shortcutStride,
+            Width = Width,
+            Scale = Scale,
+            Groups = Groups,
+            Stride = Stride,
+            Dilation = Dilation,
+            FirstInStage = FirstInStage,
+        };
+    }
 }

@@ -106,6 +106,15 @@ public sealed class DlaModel : Res2NetBackbone
         return outputs;
     }
 
+    /// <summary>The layers before the trees: base_layer, level0 and level1 (convolution, batch norm, ReLU each).</summary>
+    internal IReadOnlyList<Sequential> Levels => [base_layer, level0, level1];
+
+    /// <summary>The aggregation trees of level2..level5.</summary>
+    internal IReadOnlyList<DlaTree> Trees => trees;
+
+    /// <summary>The 1x1 convolution that classifies, if any.</summary>
+    internal Conv2dLayer? Classifier => fc;
+
     /// <remarks>
     /// The official code pools with AvgPool2d(7), which equals a global average at 224x224; a global average keeps
     /// other input sizes working.
@@ -169,6 +178,9 @@ internal sealed class DlaRoot : Module<Tensor, Tensor>
 
     /// <summary>Whether the first child is added back before the ReLU (read by the ONNX exporter).</summary>
     internal bool Residual => residual;
+
+    /// <summary>The root's convolution with its batch norm folded in; the caller owns it.</summary>
+    internal FoldedConv Fold() => FoldedConv.From(conv, bn);
 
     public override Tensor forward(Tensor x) => forward([x]);
 
@@ -242,6 +254,22 @@ internal sealed class DlaTree : Module<Tensor, Tensor>
 
     // Read by the ONNX exporter, which walks the tree without running it.
     internal int Levels => levels;
+
+    /// <summary>The first child: a block (depth 1) or a tree.</summary>
+    internal Module Tree1 => tree1;
+
+    /// <summary>The second child: a block (depth 1) or a tree.</summary>
+    internal Module Tree2 => tree2;
+
+    /// <summary>The aggregation node of a depth-1 tree.</summary>
+    internal DlaRoot? Root => root;
+
+    /// <summary>Whether the input is max-pooled (kernel and stride <see cref="Stride"/>) before the children.</summary>
+    internal bool Downsamples => downsample is not null;
+
+    /// <summary>The 1x1 projection of the shortcut with its batch norm folded in (null: none); the caller owns it.</summary>
+    internal FoldedConv? FoldProject() =>
+        project is null ? null : FoldedConv.From((Conv2dLayer)project.children().First(), (BatchNorm2d)project.children().Last());
 
     internal bool LevelRoot => levelRoot;
 

@@ -59,22 +59,8 @@ public sealed partial class Res2NetModel
 
         public StemPlan(Res2NetModel model)
         {
-            // Deep stem: conv-bn-relu, conv-bn-relu, conv, then bn1; the others: conv, then bn1.
-            var parts = model.conv1 is Sequential seq ? seq.children().ToList() : [model.conv1];
-            var list = new List<(Tensor, Tensor, long, long)>();
-            for (var i = 0; i < parts.Count; i++)
-            {
-                if (parts[i] is not Conv2dLayer conv)
-                {
-                    continue;
-                }
-
-                var bn = i + 1 < parts.Count && parts[i + 1] is BatchNorm2d next ? next : model.bn1;
-                var (w, b) = Bottle2neck.Fold(conv, bn);
-                list.Add((w, b, conv.Stride, conv.Padding));
-            }
-
-            convs = [.. list];
+            // The folded convolutions own their tensors; the plan keeps them (cast in place by ConvertTo).
+            convs = model.FoldStem().Select(c => (c.Weight, c.Bias, c.Stride, c.Padding)).ToArray();
             maxPool = model.maxpool is not null;
             ConvertTo(model.bn1.weight!.dtype);
         }

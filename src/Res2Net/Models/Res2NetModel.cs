@@ -140,6 +140,34 @@ public sealed partial class Res2NetModel : Res2NetBackbone
         config = config with { NumClasses = numClasses };
     }
 
+    /// <summary>The stage blocks, stage by stage (for the ONNX writer, which walks the model without running it).</summary>
+    internal IReadOnlyList<IReadOnlyList<Bottle2neck>> Blocks => layers.Select(l => (IReadOnlyList<Bottle2neck>)l.children().Cast<Bottle2neck>().ToList()).ToList();
+
+    /// <summary>The classifier, if any.</summary>
+    internal Linear? Classifier => fc;
+
+    /// <summary>Whether a 3x3 stride-2 max pool follows the stem's convolutions.</summary>
+    internal bool HasMaxPool => maxpool is not null;
+
+    /// <summary>
+    /// The stem's convolutions with their batch norms folded in, each followed by a ReLU: the deep stem's three
+    /// (conv-bn-relu, conv-bn-relu, conv, then bn1), the others' one (conv, then bn1). The caller owns them.
+    /// </summary>
+    internal IReadOnlyList<FoldedConv> FoldStem()
+    {
+        var parts = conv1 is Sequential seq ? seq.children().ToList() : [conv1];
+        var result = new List<FoldedConv>();
+        for (var i = 0; i < parts.Count; i++)
+        {
+            if (parts[i] is Conv2dLayer conv)
+            {
+                result.Add(FoldedConv.From(conv, i + 1 < parts.Count && parts[i + 1] is BatchNorm2d next ? next : bn1));
+            }
+        }
+
+        return result;
+    }
+
     private Tensor Stem(Tensor x)
     {
         if (stemPlan is not null && !is_grad_enabled())

@@ -89,7 +89,7 @@ public class OnnxExportTests
     public void Full_size_res2net50_matches_TorchSharp_and_groups_the_first_blocks()
     {
         var model = ModelRegistry.Create("res2net50_26w_4s");
-        RandomiseBatchNorm(model);
+        BatchNormStatistics.Randomise(model);
         model.eval();
         using var scope = NewDisposeScope();
         var input = randn(1, 3, 224, 224, generator: new Generator(7));
@@ -252,23 +252,6 @@ public class OnnxExportTests
         }
 
         Assert.All(proto.Graph.Output, o => Assert.Contains(o.Name, known));
-    }
-
-    private static void RandomiseBatchNorm(Res2NetBackbone model)
-    {
-        // Fresh batch norms are identities; random statistics make the folding visible in the outputs.
-        using var noGrad = no_grad();
-        var g = new Generator(3);
-        foreach (var (_, m) in model.named_modules())
-        {
-            if (m is TorchSharp.Modules.BatchNorm2d bn)
-            {
-                bn.running_mean!.copy_(randn(bn.running_mean.shape, generator: g) * 0.1);
-                bn.running_var!.copy_(rand(bn.running_var.shape, generator: g) + 0.5);
-                bn.weight!.copy_(rand(bn.weight.shape, generator: g) + 0.5);
-                bn.bias!.copy_(randn(bn.bias.shape, generator: g) * 0.1);
-            }
-        }
     }
 
     private static Tensor Expected(string name, string what) => Npy.Read(TestPaths.Fixture($"{name}.{what}.npy")).ToTensor();
