@@ -10,10 +10,8 @@ public static class TorchRuntime
     private static bool initialized;
 
     /// <summary>
-    /// Loads LibTorch and turns NNPACK off. LibTorch 2.10 sends batch-1 convolutions on small maps to NNPACK, which
-    /// cannot start on CPUs it does not know (this machine's among them) and then prints "Could not initialize NNPACK!"
-    /// to stderr on every call before falling back. PyTorch's own switch (torch.backends.nnpack.enabled) is not in
-    /// TorchSharp, so its C++ entry point is called directly.
+    /// Loads LibTorch, tunes glibc's allocator for it (<see cref="TuneAllocator"/>) and turns NNPACK off (defect 6 of
+    /// <see cref="LibTorch.LibTorchDefects"/>).
     /// </summary>
     public static void Initialize()
     {
@@ -75,7 +73,7 @@ public static class TorchRuntime
     private static void DisableNnpack()
     {
         if (TryGetContext(out var lib, out var context)
-            && NativeLibrary.TryGetExport(lib, "_ZN2at7Context20setUserEnabledNNPACKEb", out var setter))
+            && NativeLibrary.TryGetExport(lib, LibTorch.LibTorchDefects.NnpackSetter, out var setter))
         {
             SetFlag(setter, context, false);
         }

@@ -23,10 +23,8 @@ internal static class SmallImageModels
         InChannels = 3,
     };
 
-    // Groups of 16, 32 and 64 channels: multiples of 16. LibTorch 2.10's oneDNN gets 3x3 convolutions with other
-    // channel counts wrong (forward: worked around in Conv2dLayer; backward: a 36-channel plain bottleneck still trains
-    // with gradients several percent off, see TrainingGradientTests), and its 3x3 input gradient came out NaN now and
-    // then for 8-channel groups.
+    // Groups of 16, 32 and 64 channels: multiples of 16, the workaround of LibTorch's defect 7 (Res2Net package,
+    // LibTorch/LibTorchDefects.cs: other channel counts train with wrong gradients on LibTorch 2.10).
     private static readonly Res2NetConfig Small = Base with { Layers = [1, 1, 1], Widths = [16, 32, 64], StemWidth = 16, BaseWidth = 64 };
 
     // The training default: the stem halves the image (stages at 14, 7 and 4 pixels for Fashion-MNIST), which cuts the

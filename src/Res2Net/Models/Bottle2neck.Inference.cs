@@ -1,3 +1,4 @@
+using Res2Net.LibTorch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -85,17 +86,8 @@ public sealed partial class Bottle2neck
         return cast;
     }
 
-    /// <summary>
-    /// A channels-last copy, for pooling: LibTorch 2.10's average pool on NCHW maps (a channel slice especially) is
-    /// 2-3x slower than its channels-last kernel here, while the convolutions stay NCHW (oneDNN's channels-last 1x1
-    /// kernels crash or give wrong results for some shapes in this build).
-    /// </summary>
-    internal static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
-
     private sealed class InferencePlan : IDisposable
     {
-        private const int Block = 16;
-
         private readonly Bottle2neck block;
         private readonly int padded;
         private readonly Tensor[] ws, bs;
@@ -111,9 +103,8 @@ public sealed partial class Bottle2neck
             using var scope = NewDisposeScope();
             using var folded = block.Fold();
             var width = block.Width;
-            // Grouped (Res2NeXt) convolutions are computed correctly by oneDNN as they are: only plain groups are padded
-            // (LibTorchDefects.PadChannelsFor3x3).
-            padded = block.Groups == 1 && width > Block && width % Block != 0 ? (width + Block - 1) / Block * Block : width;
+            // LibTorch's defect 1 (LibTorchDefects.ChannelPadding): plain groups of 17-31, 33-47 ... channels are padded.
+            padded = LibTorchDefects.PaddedWidth(width, block.Groups);
             var scale = block.Scale;
 
             // Where the branches run one at a time, each reads its padded group as a window of conv1's unpadded map:
@@ -216,7 +207,7 @@ public sealed partial class Bottle2neck
                     last = y.narrow(1, padded * b.BranchCount, padded);
                 }
 
-                outputs.Add(b.pool is null ? last : b.pool.call(ChannelsLast(last)).contiguous());
+                outputs.Add(b.pool is null ? last : b.pool.call(LibTorchDefects.ChannelsLastForPooling(last)).contiguous());
                 merged = cat(outputs, 1);
             }
 
@@ -230,13 +221,13 @@ public sealed partial class Bottle2neck
             {
                 if (downPool == ShortcutPool.Average)
                 {
-                    var pooled = functional.avg_pool2d(ChannelsLast(x), downStride, downStride, ceil_mode: true, count_include_pad: false).contiguous();
+                    var pooled = functional.avg_pool2d(LibTorchDefects.ChannelsLastForPooling(x), downStride, downStride, ceil_mode: true, count_include_pad: false).contiguous();
                     shortcut = functional.conv2d(pooled, wDown, bDown);
                 }
                 else
                 {
                     // A strided 1x1 convolution is the same convolution on every s-th pixel, and that is faster here.
-                    shortcut = functional.conv2d(downStride > 1 ? Conv2dLayer.EveryStride(x, downStride) : x, wDown, bDown);
+                    shortcut = functional.conv2d(downStride > 1 ? LibTorchDefects.EveryStride(x, downStride) : x, wDown, bDown);
                 }
             }
             else

@@ -1,3 +1,4 @@
+using Res2Net.LibTorch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -110,9 +111,7 @@ public sealed partial class Bottle2neck : Module<Tensor, Tensor>
         Tensor? sp = null;
         for (var i = 0; i < BranchCount; i++)
         {
-            // A channel slice of a batch is not contiguous; LibTorch 2.10's CPU convolution gives wrong results
-            // (errors near 1e-2) for such views once the batch exceeds 1, and is slower on them too.
-            sp = i == 0 || FirstInStage ? splits[i].contiguous() : sp! + splits[i];
+            sp = i == 0 || FirstInStage ? LibTorchDefects.ContiguousForConvolution(splits[i]) : sp! + splits[i];
             sp = bns[i].call(convs[i].call(sp)).relu_();
             outputs[i] = sp;
         }
@@ -120,7 +119,7 @@ public sealed partial class Bottle2neck : Module<Tensor, Tensor>
         if (Scale != 1)
         {
             var last = splits[BranchCount];
-            outputs[BranchCount] = pool is null ? last : pool.call(last.contiguous());
+            outputs[BranchCount] = pool is null ? last : pool.call(LibTorchDefects.ContiguousForConvolution(last));
         }
 
         var merged = Scale == 1 ? outputs[0] : cat(outputs, 1);

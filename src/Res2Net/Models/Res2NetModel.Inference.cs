@@ -1,3 +1,4 @@
+using Res2Net.LibTorch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -84,7 +85,7 @@ public sealed partial class Res2NetModel
 
             if (maxPool)
             {
-                x = functional.max_pool2d(Bottle2neck.ChannelsLast(x), 3, 2, 1).contiguous();
+                x = functional.max_pool2d(LibTorchDefects.ChannelsLastForPooling(x), 3, 2, 1).contiguous();
             }
 
             return x.MoveToOuterDisposeScope();
