@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Res2Net.Imaging;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Res2Net;

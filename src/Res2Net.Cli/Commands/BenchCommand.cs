@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Text.Json;
 using Res2Net.Caching;
 using Res2Net.Engines;
-using Res2Net.Weights;
 using Res2Net.Export;
 using Res2Net.Models;
+using Res2Net.Weights;
 using Spectre.Console;
 using static TorchSharp.torch;
 

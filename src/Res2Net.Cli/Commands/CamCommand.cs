@@ -4,7 +4,6 @@ using Res2Net.Engines;
 using Res2Net.Explain;
 using Res2Net.Imaging;
 using Res2Net.Models;
-using static TorchSharp.torch;
 
 namespace Res2Net.Cli.Commands;
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Res2Net.Models;
 using Res2Net.Weights;
 
 namespace Res2Net.Cli.Commands;

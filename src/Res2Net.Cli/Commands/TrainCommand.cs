@@ -2,9 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Res2Net.Models;
 using Res2Net.Training;
-using Res2Net.Weights;
-using Spectre.Console;
-using static TorchSharp.torch;
 
 namespace Res2Net.Cli.Commands;
 

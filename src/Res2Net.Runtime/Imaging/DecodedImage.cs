@@ -17,7 +17,10 @@ public sealed class DecodedImage
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         if (rgb.LongLength != (long)width * height * 3)
+        {
             throw new ArgumentException($"An RGB image of {width}x{height} needs {(long)width * height * 3} bytes, got {rgb.LongLength}.", nameof(rgb));
+        }
+
         Width = width;
         Height = height;
         this.rgb = rgb;
@@ -43,7 +46,10 @@ public sealed class DecodedImage
     {
         var l = new byte[Width * Height];
         for (int i = 0, j = 0; i < l.Length; i++, j += 3)
+        {
             l[i] = (byte)((rgb[j] * 19595 + rgb[j + 1] * 38470 + rgb[j + 2] * 7471 + 0x8000) >> 16);
+        }
+
         return l;
     }
 

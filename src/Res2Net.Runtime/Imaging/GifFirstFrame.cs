@@ -12,14 +12,20 @@ internal static class GifFirstFrame
     public static (byte R, byte G, byte B)? TransparentFill(ReadOnlySpan<byte> gif)
     {
         if (gif.Length < 13 || !gif.StartsWith("GIF8"u8))
+        {
             return null;
+        }
+
         int pos = 13;
         ReadOnlySpan<byte> table = default;
         if ((gif[10] & 0x80) != 0)
         {
             int size = 3 << ((gif[10] & 7) + 1);
             if (gif.Length < pos + size)
+            {
                 return null;
+            }
+
             table = gif.Slice(pos, size);
             pos += size;
         }
@@ -33,9 +39,14 @@ internal static class GifFirstFrame
                 byte label = gif[pos++];
                 // Graphic control extension: packed flags, delay (2), transparent index.
                 if (label == 0xF9 && pos + 4 < gif.Length && gif[pos] >= 4 && (gif[pos + 1] & 1) != 0)
+                {
                     transparent = gif[pos + 4];
+                }
+
                 if (!SkipSubBlocks(gif, ref pos))
+                {
                     return null;
+                }
             }
             else if (block == 0x2C && pos + 9 <= gif.Length)
             {
@@ -44,13 +55,19 @@ internal static class GifFirstFrame
                 {
                     int size = 3 << ((packed & 7) + 1);
                     if (gif.Length < pos + 9 + size)
+                    {
                         return null;
+                    }
+
                     table = gif.Slice(pos + 9, size);
                 }
 
                 int index = transparent ?? 0;
                 if (table.Length < 3 * (index + 1))
+                {
                     return null;
+                }
+
                 return (table[3 * index], table[3 * index + 1], table[3 * index + 2]);
             }
             else
@@ -68,7 +85,10 @@ internal static class GifFirstFrame
         {
             int length = gif[pos++];
             if (length == 0)
+            {
                 return true;
+            }
+
             pos += length;
         }
 

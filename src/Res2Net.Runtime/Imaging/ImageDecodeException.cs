@@ -24,7 +24,10 @@ public sealed class ImageDecodeException : Res2NetException
         // The path as the user gave it: with folders recursed, a bare file name could be ambiguous.
         string message = $"{name}: {what}";
         if (!message.EndsWith('.'))
+        {
             message += ".";
+        }
+
         return inner is null ? new ImageDecodeException(message) : new ImageDecodeException(message, inner);
     }
 }

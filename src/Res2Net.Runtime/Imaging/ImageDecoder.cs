@@ -37,23 +37,34 @@ public static class ImageDecoder
     public static DecodedImage Decode(ReadOnlySpan<byte> encoded, string name = "image")
     {
         if (encoded.IsEmpty)
+        {
             throw ImageDecodeException.For(name, "the file is empty");
+        }
 
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(new SKMemoryStream(data), out var created);
         if (codec is null)
+        {
             throw Failure(name, created, Sniff(encoded));
+        }
 
         var format = codec.EncodedFormat;
         if (format is not (SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Png or SKEncodedImageFormat.Bmp
             or SKEncodedImageFormat.Gif or SKEncodedImageFormat.Webp))
+        {
             throw ImageDecodeException.For(name, $"{format} images are not supported (only {Formats} are)");
+        }
 
         int width = codec.Info.Width, height = codec.Info.Height;
         if (width <= 0 || height <= 0)
+        {
             throw ImageDecodeException.For(name, $"the image is damaged or truncated (it declares a size of {width}x{height})");
+        }
+
         if ((long)width * height > MaxPixels)
+        {
             throw ImageDecodeException.For(name, $"the image is too large to decode safely ({width}x{height} pixels, more than {MaxPixels:N0})");
+        }
 
         // Unpremultiplied so that alpha can be dropped as PIL drops it; no colour space so that embedded ICC profiles
         // are ignored, as PIL ignores them.
@@ -73,7 +84,9 @@ public static class ImageDecoder
 
         // Skia fills what a truncated file lacks and reports IncompleteInput; PIL refuses such a file, and so do we.
         if (result != SKCodecResult.Success)
+        {
             throw Failure(name, result, Name(format));
+        }
 
         if (format == SKEncodedImageFormat.Gif && GifFirstFrame.TransparentFill(encoded) is var (r, g, b))
         {
@@ -106,7 +119,9 @@ public static class ImageDecoder
         {
             using var pixmap = bitmap.PeekPixels();
             if (pixmap is null || !pixmap.ReadPixels(info, handle.AddrOfPinnedObject(), info.RowBytes))
+            {
                 throw new ArgumentException($"The bitmap ({bitmap.ColorType}, {bitmap.Width}x{bitmap.Height}) cannot be read as RGBA.", nameof(bitmap));
+            }
         }
         finally
         {
@@ -132,7 +147,10 @@ public static class ImageDecoder
     private static ImageDecodeException Failure(string name, SKCodecResult result, string? format)
     {
         if (format is null)
+        {
             return ImageDecodeException.For(name, $"not an image SkiaSharp can decode ({Formats})");
+        }
+
         string what = result switch
         {
             SKCodecResult.IncompleteInput => "the data ends early",
@@ -157,16 +175,30 @@ public static class ImageDecoder
     private static string? Sniff(ReadOnlySpan<byte> b)
     {
         if (b.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]))
+        {
             return "JPEG";
+        }
+
         if (b.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G']))
+        {
             return "PNG";
+        }
+
         if (b.StartsWith("GIF8"u8))
+        {
             return "GIF";
+        }
         // "BM" alone is too common a start for text; a BMP's info header has one of a few known sizes.
         if (b.Length >= 18 && b.StartsWith("BM"u8) && BitConverter.ToInt32(b[14..18]) is 12 or 16 or 40 or 52 or 56 or 64 or 108 or 124)
+        {
             return "BMP";
+        }
+
         if (b.Length >= 12 && b.StartsWith("RIFF"u8) && b[8..12].SequenceEqual("WEBP"u8))
+        {
             return "WebP";
+        }
+
         return null;
     }
 }

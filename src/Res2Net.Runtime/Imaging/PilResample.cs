@@ -39,9 +39,15 @@ internal static class PilResample
         const double a = -0.5;
         x = Math.Abs(x);
         if (x < 1.0)
+        {
             return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+        }
+
         if (x < 2.0)
+        {
             return (((x - 5) * x + 8) * x - 4) * a;
+        }
+
         return 0.0;
     });
 
@@ -101,7 +107,10 @@ internal static class PilResample
         Validate(src.Length, width, height, channels, outWidth, outHeight, left, top, windowWidth, windowHeight, filter);
         CheckIsa(isa);
         if ((long)destination.Length < (long)windowWidth * windowHeight * channels)
+        {
             throw new ArgumentException($"The destination needs {(long)windowWidth * windowHeight * channels} bytes, got {destination.Length}.", nameof(destination));
+        }
+
         Run(src, width, height, channels, outWidth, outHeight, left, top, windowWidth, windowHeight, filter, isa,
             destination, default, default, default);
     }
@@ -125,9 +134,15 @@ internal static class PilResample
         Validate(src.Length, width, height, channels, outWidth, outHeight, left, top, windowWidth, windowHeight, filter);
         CheckIsa(isa);
         if (mean.Length < channels || std.Length < channels)
+        {
             throw new ArgumentException($"Mean and std need {channels} value(s) each.", nameof(mean));
+        }
+
         if ((long)destinationChw.Length < (long)windowWidth * windowHeight * channels)
+        {
             throw new ArgumentException($"The destination needs {(long)windowWidth * windowHeight * channels} floats, got {destinationChw.Length}.", nameof(destinationChw));
+        }
+
         Run(src, width, height, channels, outWidth, outHeight, left, top, windowWidth, windowHeight, filter, isa,
             default, destinationChw, mean, std);
     }
@@ -144,15 +159,22 @@ internal static class PilResample
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(windowWidth);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(windowHeight);
         if (left < 0 || top < 0 || (long)left + windowWidth > outWidth || (long)top + windowHeight > outHeight)
+        {
             throw new ArgumentOutOfRangeException(nameof(left), $"The window {windowWidth}x{windowHeight} at ({left}, {top}) is not inside {outWidth}x{outHeight}.");
+        }
+
         if ((long)srcLength < (long)width * height * channels)
+        {
             throw new ArgumentException($"An image of {width}x{height}x{channels} needs {(long)width * height * channels} bytes, got {srcLength}.", "src");
+        }
     }
 
     private static void CheckIsa(Isa isa)
     {
         if (!IsSupported(isa))
+        {
             throw new PlatformNotSupportedException($"{isa} is not supported on this machine.");
+        }
     }
 
     /// <summary>
@@ -213,7 +235,9 @@ internal static class PilResample
                 else
                 {
                     for (int y = 0; y < windowHeight; y++)
+                    {
                         Buffer.MemoryCopy(s + (top + y) * srcRow + (nint)left * channels, b + y * winRow, winRow, winRow);
+                    }
                 }
 
                 return;
@@ -243,9 +267,13 @@ internal static class PilResample
                     byte* t = inPlace ? s + (nint)firstRow * srcRow + left : r;
                     nint tRow = inPlace ? srcRow : windowWidth;
                     if (needH)
+                    {
                         Horizontal(s, src.Length, width, channels, firstRow, rows, horizontal!, isa, t, windowWidth, plane, 1);
+                    }
                     else if (!inPlace)
+                    {
                         Deinterleave(s + (nint)firstRow * srcRow + (nint)left * channels, srcRow, channels, windowWidth, rows, t, plane);
+                    }
 
                     for (int c = 0; c < channels; c++)
                     {
@@ -257,7 +285,9 @@ internal static class PilResample
                         else
                         {
                             for (int y = 0; y < windowHeight; y++)
+                            {
                                 Normalize(t + c * plane + y * tRow, f + c * outPlane + (nint)y * windowWidth, windowWidth, mean[c], std[c], isa);
+                            }
                         }
                     }
                 }
@@ -265,7 +295,9 @@ internal static class PilResample
             finally
             {
                 if (rented is not null)
+                {
                     ArrayPool<byte>.Shared.Return(rented);
+                }
             }
         }
     }
@@ -300,7 +332,9 @@ internal static class PilResample
             {
                 byte* o = dst + c * plane + (nint)y * width;
                 for (int x = 0; x < width; x++)
+                {
                     o[x] = row[(nint)x * channels + c];
+                }
             }
         }
     }
@@ -408,7 +442,10 @@ internal static class PilResample
     private static T Remember<T>(PlanKey key, T plan) where T : class
     {
         if (Plans.Count >= MaxPlans)
+        {
             Plans.Clear();
+        }
+
         Plans.TryAdd(key, plan);
         return plan;
     }
@@ -435,7 +472,10 @@ internal static class PilResample
         };
         var key = new PlanKey(inSize, outSize, first, count, filter, 1 + taps * 8 + lanes); // Coeffs use 0
         if (Plans.TryGetValue(key, out var found))
+        {
             return (HPlan)found;
+        }
+
         var pil = GetCoeffs(inSize, outSize, first, count, filter);
         return Remember(key, taps == 0 ? new HPlan(pil, 0, 0, [], [], 0, false) : Layout(pil, inSize, channels, taps, lanes));
     }
@@ -444,7 +484,10 @@ internal static class PilResample
     {
         int outputs = pil.Bounds.Length / 2, maxCount = 1;
         for (int i = 0; i < outputs; i++)
+        {
             maxCount = Math.Max(maxCount, pil.Bounds[2 * i + 1]);
+        }
+
         int k = (maxCount + taps - 1) / taps * taps;
         var starts = new int[outputs];
         var weights = new int[(long)outputs * k * lanes];
@@ -554,11 +597,17 @@ internal static class PilResample
                     {
                         byte* r = nearEnd ? pad : row;
                         if (channels == 3 && isa == Isa.Avx512)
+                        {
                             HorizontalRgb512(r, outputs, starts, weights, plan.Taps, o, dstChannel, dstStep);
+                        }
                         else if (channels == 3)
+                        {
                             HorizontalRgb256(r, outputs, starts, weights, plan.Taps, o, dstChannel, dstStep);
+                        }
                         else
+                        {
                             HorizontalGray128(r, outputs, starts, weights, plan.Taps, o, isa == Isa.Avx512);
+                        }
                     }
                 }
             }
@@ -566,7 +615,9 @@ internal static class PilResample
         finally
         {
             if (padded is not null)
+            {
                 ArrayPool<byte>.Shared.Return(padded);
+            }
         }
     }
 
@@ -582,7 +633,10 @@ internal static class PilResample
                 int acc = Half;
                 byte* p = row + (nint)min * channels + ch;
                 for (int j = 0; j < count; j++, p += channels)
+                {
                     acc += *p * w[j];
+                }
+
                 dst[ch * dstChannel + i * dstStep] = Clip(acc);
             }
         }
@@ -635,7 +689,10 @@ internal static class PilResample
             int* w = weights + i * stride;
             var acc = Vector512<int>.Zero;
             for (nint g = 0; g < taps; g += 4)
+            {
                 acc += Avx512BW.Shuffle(Avx512F.BroadcastVector128ToVector512((int*)(p + 3 * g)).AsByte(), spread).AsInt32() * Vector512.Load(w + 4 * g);
+            }
+
             var half = acc.GetLower() + acc.GetUpper();
             Store1(half.GetLower() + half.GetUpper(), dst + i * dstStep, dstChannel);
         }
@@ -681,7 +738,10 @@ internal static class PilResample
             int* w = weights + i * stride;
             var acc = Vector256<int>.Zero;
             for (nint g = 0; g < taps; g += 2)
+            {
                 acc += Avx2.Shuffle(Avx2.BroadcastVector128ToVector256(p + 3 * g), spread).AsInt32() * Vector256.Load(w + 4 * g);
+            }
+
             Store1(acc.GetLower() + acc.GetUpper(), dst + i * dstStep, dstChannel);
         }
     }
@@ -773,7 +833,10 @@ internal static class PilResample
             int* w = weights + (nint)i * taps;
             var acc = Vector128<int>.Zero;
             for (int g = 0; g < taps; g += 4)
+            {
                 acc += Sse41.ConvertToVector128Int32(p + g) * Vector128.Load(w + g);
+            }
+
             acc += Sse2.Shuffle(acc, 0b01_00_11_10);
             acc += Sse2.Shuffle(acc, 0b10_11_00_01);
             dst[i] = Clip(acc.ToScalar() + Half);
@@ -799,7 +862,9 @@ internal static class PilResample
             if (floats is not null && isa == Isa.Scalar)
             {
                 for (int v = 0; v < 256; v++)
+                {
                     lut[v] = (v / 255f - mean) / std;
+                }
             }
 
             for (int y = 0; y < windowHeight; y++)
@@ -811,23 +876,36 @@ internal static class PilResample
                 float* of = floats is null ? null : floats + (nint)y * length;
                 int done = 0;
                 if (isa == Isa.Avx512 && length >= 16)
+                {
                     done = Vertical512(first, stride, length, w, count, ob, of, mean, std);
+                }
                 else if (isa == Isa.Avx2 && length >= 8)
+                {
                     done = Vertical256(first, stride, length, w, count, ob, of, mean, std);
+                }
 
                 for (int x = done; x < length; x++)
                 {
                     int acc = Half;
                     byte* p = first + x;
                     for (int j = 0; j < count; j++, p += stride)
+                    {
                         acc += *p * w[j];
+                    }
+
                     byte v = Clip(acc);
                     if (ob is not null)
+                    {
                         ob[x] = v;
+                    }
                     else if (isa == Isa.Scalar)
+                    {
                         of[x] = lut[v];
+                    }
                     else
+                    {
                         of[x] = (v / 255f - mean) / std;
+                    }
                 }
             }
         }
@@ -863,11 +941,17 @@ internal static class PilResample
         for (; x < length; x += 16)
         {
             if (x + 16 > length)
+            {
                 x = length - 16;
+            }
+
             var a = round;
             byte* p = first + x;
             for (int j = 0; j < count; j++, p += stride)
+            {
                 a += Avx512F.ConvertToVector512Int32(Vector128.Load(p)) * Vector512.Create(w[j]);
+            }
+
             Finish512(a, ob, of, x, mean, std);
         }
 
@@ -917,11 +1001,17 @@ internal static class PilResample
         for (; x < length; x += 8)
         {
             if (x + 8 > length)
+            {
                 x = length - 8;
+            }
+
             var a = round;
             byte* p = first + x;
             for (int j = 0; j < count; j++, p += stride)
+            {
                 a += Avx2.ConvertToVector256Int32(p) * Vector256.Create(w[j]);
+            }
+
             Finish256(a, ob, of, x, mean, std);
         }
 
@@ -969,7 +1059,9 @@ internal static class PilResample
         }
 
         for (; x < length; x++)
+        {
             dst[x] = (src[x] / 255f - mean) / std;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -23,7 +23,10 @@ public sealed class CheckpointFormatException : Res2NetException
     {
         string message = $"{Path.GetFileName(path)}: {what}";
         if (!message.EndsWith('.'))
+        {
             message += ".";
+        }
+
         return inner is null ? new CheckpointFormatException(message) : new CheckpointFormatException(message, inner);
     }
 

@@ -43,7 +43,10 @@ internal static class FormatFiles
     {
         byte[] head = ReadHead(path, 300);
         if (head.Length == 0)
+        {
             return "the file is empty";
+        }
+
         string hex = string.Join(" ", head.Take(4).Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
         string? guess = Guess(head);
         return guess is null ? $"starts with bytes {hex}" : $"starts with bytes {hex}, {guess}?";
@@ -53,20 +56,76 @@ internal static class FormatFiles
     {
         bool StartsWith(params byte[] m) => h.Length >= m.Length && h.AsSpan(0, m.Length).SequenceEqual(m);
         bool Text(string s) => StartsWith(System.Text.Encoding.ASCII.GetBytes(s));
-        if (StartsWith(0x89, 0x50, 0x4E, 0x47)) return "a PNG image";
-        if (StartsWith(0xFF, 0xD8, 0xFF)) return "a JPEG image";
-        if (Text("GIF8")) return "a GIF image";
-        if (Text("%PDF")) return "a PDF document";
-        if (StartsWith(0x1F, 0x8B)) return "a gzip archive";
-        if (StartsWith(0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y')) return "a numpy .npy array";
-        if (StartsWith(0x89, (byte)'H', (byte)'D', (byte)'F')) return "an HDF5 file such as a Keras model";
-        if (StartsWith(0x7F, (byte)'E', (byte)'L', (byte)'F')) return "an executable";
-        if (Text("PK")) return "a zip archive other than a checkpoint";
-        if (Text("version https://git-lfs")) return "a Git LFS pointer instead of the weights";
-        if (h.Length > 262 && System.Text.Encoding.ASCII.GetString(h, 257, 5) == "ustar") return "a tar archive (the pre-1.0 torch format, not supported)";
-        if (h[0] == 0x80) return "a pickle that is not a PyTorch checkpoint";
-        if (h[0] == '<' || Text("\n<") || Text("<!")) return "an HTML page, perhaps a failed download";
-        if (h[0] == '{' || h[0] == '[') return "a JSON document";
+        if (StartsWith(0x89, 0x50, 0x4E, 0x47))
+        {
+            return "a PNG image";
+        }
+
+        if (StartsWith(0xFF, 0xD8, 0xFF))
+        {
+            return "a JPEG image";
+        }
+
+        if (Text("GIF8"))
+        {
+            return "a GIF image";
+        }
+
+        if (Text("%PDF"))
+        {
+            return "a PDF document";
+        }
+
+        if (StartsWith(0x1F, 0x8B))
+        {
+            return "a gzip archive";
+        }
+
+        if (StartsWith(0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'))
+        {
+            return "a numpy .npy array";
+        }
+
+        if (StartsWith(0x89, (byte)'H', (byte)'D', (byte)'F'))
+        {
+            return "an HDF5 file such as a Keras model";
+        }
+
+        if (StartsWith(0x7F, (byte)'E', (byte)'L', (byte)'F'))
+        {
+            return "an executable";
+        }
+
+        if (Text("PK"))
+        {
+            return "a zip archive other than a checkpoint";
+        }
+
+        if (Text("version https://git-lfs"))
+        {
+            return "a Git LFS pointer instead of the weights";
+        }
+
+        if (h.Length > 262 && System.Text.Encoding.ASCII.GetString(h, 257, 5) == "ustar")
+        {
+            return "a tar archive (the pre-1.0 torch format, not supported)";
+        }
+
+        if (h[0] == 0x80)
+        {
+            return "a pickle that is not a PyTorch checkpoint";
+        }
+
+        if (h[0] == '<' || Text("\n<") || Text("<!"))
+        {
+            return "an HTML page, perhaps a failed download";
+        }
+
+        if (h[0] == '{' || h[0] == '[')
+        {
+            return "a JSON document";
+        }
+
         return null;
     }
 }

@@ -23,11 +23,17 @@ public static class Npy
     {
         long length = fs.Length;
         if (length == 0)
+        {
             throw For(path, "the file is empty");
+        }
+
         var pre = new byte[Math.Min(length, 12)];
         fs.ReadExactly(pre);
         if (pre.Length < 8 || !pre.AsSpan(0, 6).SequenceEqual(Magic))
+        {
             throw For(path, fs is FileStream ? $"not a .npy file ({FormatFiles.DescribeStart(path)})" : "not a .npy array");
+        }
+
         int major = pre[6];
         int lengthBytes = major switch
         {
@@ -36,13 +42,19 @@ public static class Npy
             _ => throw For(path, $"the .npy format version {major}.{pre[7]} is not supported"),
         };
         if (pre.Length < 8 + lengthBytes)
+        {
             throw For(path, "the file is truncated: the .npy header length is missing");
+        }
+
         long headerLength = lengthBytes == 2
             ? BinaryPrimitives.ReadUInt16LittleEndian(pre.AsSpan(8))
             : BinaryPrimitives.ReadUInt32LittleEndian(pre.AsSpan(8));
         long headerStart = 8 + lengthBytes;
         if (headerLength > length - headerStart)
+        {
             throw For(path, $"the file is truncated: the .npy header needs {N(headerLength)} bytes but only {N(length - headerStart)} follow");
+        }
+
         var headerBytes = new byte[headerLength];
         fs.Position = headerStart;
         fs.ReadExactly(headerBytes);
@@ -50,15 +62,29 @@ public static class Npy
 
         var dict = HeaderParser.Parse(path, header);
         if (!dict.TryGetValue("descr", out var descrObj) || descrObj is not string descr)
+        {
             throw For(path, "the .npy header has no 'descr'");
+        }
+
         if (!DTypes.TryFromNumpyDescr(descr, out var dtype))
+        {
             throw For(path, $"the .npy dtype '{descr}' is not supported (only little-endian <f4, <f8, <f2, <i8, <i4, <i2, |i1, |u1 and |b1 are)");
+        }
+
         if (!dict.TryGetValue("fortran_order", out var fortran) || fortran is not bool isFortran)
+        {
             throw For(path, "the .npy header has no 'fortran_order'");
+        }
+
         if (isFortran)
+        {
             throw For(path, "the array is stored in Fortran order; only C order is supported");
+        }
+
         if (!dict.TryGetValue("shape", out var shapeObj) || shapeObj is not List<long> shapeList)
+        {
             throw For(path, "the .npy header has no 'shape' tuple");
+        }
 
         long[] shape = shapeList.ToArray();
         long need;
@@ -72,9 +98,15 @@ public static class Npy
         }
         long dataStart = headerStart + headerLength;
         if (need > length - dataStart)
+        {
             throw For(path, $"the file is truncated: the array of shape ({string.Join(", ", shape)}) needs {N(need)} bytes at offset {N(dataStart)} but the file ends at {N(length)}");
+        }
+
         if (need > Array.MaxLength)
+        {
             throw For(path, $"the array has {N(need)} bytes, more than one array can hold");
+        }
+
         var data = new byte[need];
         fs.ReadExactly(data);
         return new TensorData(dtype, shape, data);
@@ -122,7 +154,10 @@ public static class Npy
             {
                 p.SkipSpace();
                 if (p.TryTake('}'))
+                {
                     break;
+                }
+
                 string key = p.ReadString();
                 p.Expect(':');
                 result[key] = p.ReadValue();
@@ -140,11 +175,20 @@ public static class Npy
         {
             SkipSpace();
             if (_pos < text.Length && text[_pos] is '\'' or '"')
+            {
                 return ReadString();
+            }
+
             if (TryWord("True"))
+            {
                 return true;
+            }
+
             if (TryWord("False"))
+            {
                 return false;
+            }
+
             if (TryTake('('))
             {
                 var dims = new List<long>();
@@ -152,13 +196,21 @@ public static class Npy
                 {
                     SkipSpace();
                     if (TryTake(')'))
+                    {
                         return dims;
+                    }
+
                     int start = _pos;
                     while (_pos < text.Length && char.IsAsciiDigit(text[_pos]))
+                    {
                         _pos++;
+                    }
                     // numpy 1.x wrote "3L" for longs under Python 2.
                     if (_pos == start || !long.TryParse(text.AsSpan(start, _pos - start), out long dim))
+                    {
                         throw Bad();
+                    }
+
                     TryTake('L');
                     dims.Add(dim);
                     SkipSpace();
@@ -176,11 +228,17 @@ public static class Npy
         {
             SkipSpace();
             if (_pos >= text.Length || text[_pos] is not ('\'' or '"'))
+            {
                 throw Bad();
+            }
+
             char quote = text[_pos++];
             int end = text.IndexOf(quote, _pos);
             if (end < 0)
+            {
                 throw Bad();
+            }
+
             string s = text[_pos..end];
             _pos = end + 1;
             return s;
@@ -189,7 +247,10 @@ public static class Npy
         private bool TryWord(string word)
         {
             if (string.CompareOrdinal(text, _pos, word, 0, word.Length) != 0)
+            {
                 return false;
+            }
+
             _pos += word.Length;
             return true;
         }
@@ -197,7 +258,9 @@ public static class Npy
         private void SkipSpace()
         {
             while (_pos < text.Length && char.IsWhiteSpace(text[_pos]))
+            {
                 _pos++;
+            }
         }
 
         private bool TryTake(char c)
@@ -214,7 +277,9 @@ public static class Npy
         private void Expect(char c)
         {
             if (!TryTake(c))
+            {
                 throw Bad();
+            }
         }
 
         private CheckpointFormatException Bad() =>

@@ -17,7 +17,10 @@ public sealed record TensorData(DType DType, long[] Shape, byte[] Data)
         foreach (long d in shape)
         {
             if (d < 0)
+            {
                 throw new ArgumentException($"negative dimension {d} in shape.", nameof(shape));
+            }
+
             n = checked(n * d);
         }
         return n;
@@ -28,7 +31,10 @@ public sealed record TensorData(DType DType, long[] Shape, byte[] Data)
     {
         long count = NumElements;
         if (count * DType.ElementSize() != Data.Length)
+        {
             throw new InvalidOperationException($"tensor data holds {Data.Length} bytes but shape [{string.Join(", ", Shape)}] of {DType} needs {count * DType.ElementSize()}.");
+        }
+
         var result = new float[count];
         ReadOnlySpan<byte> d = Data;
         switch (DType)
@@ -36,36 +42,77 @@ public sealed record TensorData(DType DType, long[] Shape, byte[] Data)
             case DType.Float32:
                 System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(d).CopyTo(result);
                 if (!BitConverter.IsLittleEndian)
+                {
                     for (int i = 0; i < result.Length; i++)
+                    {
                         result[i] = BinaryPrimitives.ReadSingleLittleEndian(d[(i * 4)..]);
+                    }
+                }
+
                 break;
             case DType.Float64:
-                for (int i = 0; i < result.Length; i++) result[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(d[(i * 8)..]);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(d[(i * 8)..]);
+                }
+
                 break;
             case DType.Float16:
-                for (int i = 0; i < result.Length; i++) result[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(d[(i * 2)..]);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(d[(i * 2)..]);
+                }
+
                 break;
             case DType.BFloat16:
                 // bfloat16 is the upper half of a float32.
-                for (int i = 0; i < result.Length; i++) result[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(d[(i * 2)..]) << 16);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(d[(i * 2)..]) << 16);
+                }
+
                 break;
             case DType.Int64:
-                for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt64LittleEndian(d[(i * 8)..]);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = BinaryPrimitives.ReadInt64LittleEndian(d[(i * 8)..]);
+                }
+
                 break;
             case DType.Int32:
-                for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt32LittleEndian(d[(i * 4)..]);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = BinaryPrimitives.ReadInt32LittleEndian(d[(i * 4)..]);
+                }
+
                 break;
             case DType.Int16:
-                for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt16LittleEndian(d[(i * 2)..]);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = BinaryPrimitives.ReadInt16LittleEndian(d[(i * 2)..]);
+                }
+
                 break;
             case DType.Int8:
-                for (int i = 0; i < result.Length; i++) result[i] = (sbyte)d[i];
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = (sbyte)d[i];
+                }
+
                 break;
             case DType.UInt8:
-                for (int i = 0; i < result.Length; i++) result[i] = d[i];
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = d[i];
+                }
+
                 break;
             case DType.Bool:
-                for (int i = 0; i < result.Length; i++) result[i] = d[i] != 0 ? 1f : 0f;
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = d[i] != 0 ? 1f : 0f;
+                }
+
                 break;
             default:
                 throw new NotSupportedException($"dtype {DType}.");
@@ -80,10 +127,16 @@ public sealed record TensorData(DType DType, long[] Shape, byte[] Data)
         ArgumentNullException.ThrowIfNull(shape);
         long count = CountElements(shape);
         if (count != data.Length)
+        {
             throw new ArgumentException($"shape [{string.Join(", ", shape)}] holds {count} elements but {data.Length} values were given.", nameof(data));
+        }
+
         var bytes = new byte[checked(data.Length * 4)];
         for (int i = 0; i < data.Length; i++)
+        {
             BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), data[i]);
+        }
+
         return new TensorData(DType.Float32, (long[])shape.Clone(), bytes);
     }
 
@@ -105,6 +158,8 @@ public sealed record TensorData(DType DType, long[] Shape, byte[] Data)
     {
         long count = CountElements(Shape);
         if (count * DType.ElementSize() != Data.Length)
+        {
             throw new ArgumentException($"{what}: the data holds {Data.Length} bytes but shape [{string.Join(", ", Shape)}] of {DType} needs {count * DType.ElementSize()}.");
+        }
     }
 }

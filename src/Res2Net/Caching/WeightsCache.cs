@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Res2Net.Models;
@@ -14,7 +13,9 @@ namespace Res2Net.Caching;
 /// </summary>
 public sealed class WeightsCache : IDisposable
 {
+    /// <summary>The environment variable that names the cache folder.</summary>
     public const string HomeVariable = "RES2NET_HOME";
+    /// <summary>The environment variable that replaces the official download base URL.</summary>
     public const string MirrorVariable = "RES2NET_MIRROR";
 
     private const string PartialSuffix = ".partial";
@@ -58,7 +59,10 @@ public sealed class WeightsCache : IDisposable
     {
         string? home = Environment.GetEnvironmentVariable(HomeVariable);
         if (!string.IsNullOrWhiteSpace(home))
+        {
             return Path.GetFullPath(home);
+        }
+
         string user = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         return string.IsNullOrEmpty(user)
             ? Path.Combine(Path.GetTempPath(), "res2net-cache")
@@ -87,7 +91,10 @@ public sealed class WeightsCache : IDisposable
         CancellationToken cancellationToken = default)
     {
         if (model.Weights is null)
+        {
             throw new WeightsDownloadException($"{model.Name} has no published weights; pass a checkpoint of your own as weightsPath.");
+        }
+
         return GetAsync(model.Weights, progress, cancellationToken);
     }
 
@@ -104,7 +111,10 @@ public sealed class WeightsCache : IDisposable
         if (File.Exists(target))
         {
             if (_options.VerifyCached && expected is not null)
+            {
                 await VerifyCachedAsync(target, expected, cancellationToken).ConfigureAwait(false);
+            }
+
             return target;
         }
 
@@ -133,6 +143,7 @@ public sealed class WeightsCache : IDisposable
         }
     }
 
+    /// <inheritdoc/>
     public void Dispose() => _http.Dispose();
 
     private sealed record Source(string Location, bool IsLocal);
@@ -140,12 +151,16 @@ public sealed class WeightsCache : IDisposable
     private Source Resolve(PretrainedWeights weights)
     {
         if (Mirror is null)
+        {
             return new Source(weights.Url, false);
+        }
 
         if (Mirror.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || Mirror.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
             if (Uri.TryCreate(Mirror, UriKind.Absolute, out _))
+            {
                 return new Source(Mirror.TrimEnd('/') + "/" + weights.FileName, false);
+            }
         }
         else if (Mirror.StartsWith("file:", StringComparison.OrdinalIgnoreCase) && Uri.TryCreate(Mirror, UriKind.Absolute, out var uri) && uri.IsFile)
         {
@@ -166,7 +181,10 @@ public sealed class WeightsCache : IDisposable
     private static string? ExpectedPrefix(PretrainedWeights weights)
     {
         if (!Path.GetFileNameWithoutExtension(weights.FileName).Contains('-'))
+        {
             return null;
+        }
+
         string prefix = weights.Sha256Prefix.ToLowerInvariant();
         return prefix.Length > 0 && prefix.All(char.IsAsciiHexDigitLower) ? prefix : null;
     }
@@ -192,7 +210,9 @@ public sealed class WeightsCache : IDisposable
         }
 
         if (actual.StartsWith(expected, StringComparison.Ordinal))
+        {
             return;
+        }
 
         // Deleted so that the next run downloads a fresh copy instead of failing again.
         bool deleted = TryDelete(path);
@@ -222,7 +242,9 @@ public sealed class WeightsCache : IDisposable
             foreach (string file in System.IO.Directory.EnumerateFiles(CacheDirectory, "*" + PartialSuffix))
             {
                 if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > StalePartialAge)
+                {
                     TryDelete(file);
+                }
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -306,7 +328,10 @@ public sealed class WeightsCache : IDisposable
                     }
 
                     if (n == 0)
+                    {
                         break;
+                    }
+
                     sha.AppendData(buffer, 0, n);
                     try
                     {
@@ -327,7 +352,9 @@ public sealed class WeightsCache : IDisposable
 
                 // A server may close a keep-alive-less connection early without the client noticing.
                 if (total is long expectedLength && received != expectedLength)
+                {
                     throw Failed(source, $"the connection closed after {Bytes(received, total)}");
+                }
 
                 try
                 {
@@ -349,7 +376,10 @@ public sealed class WeightsCache : IDisposable
     {
         var response = await _http.GetAsync(source.Location, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
+        {
             return response;
+        }
+
         using (response)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -427,7 +457,9 @@ public sealed class WeightsCache : IDisposable
                     _ => null,
                 };
                 if (known is not null)
+                {
                     return known;
+                }
             }
         }
 
@@ -451,7 +483,10 @@ public sealed class WeightsCache : IDisposable
     private static Exception Innermost(Exception e)
     {
         while (e.InnerException is not null)
+        {
             e = e.InnerException;
+        }
+
         return e;
     }
 
@@ -460,7 +495,10 @@ public sealed class WeightsCache : IDisposable
     {
         message = message.Trim();
         while (message.EndsWith('.'))
+        {
             message = message[..^1];
+        }
+
         return message;
     }
 

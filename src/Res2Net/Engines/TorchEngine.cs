@@ -1,6 +1,5 @@
 using Res2Net.Models;
 using Res2Net.Weights;
-using TorchSharp;
 using static TorchSharp.torch;
 using ModelMetadata = Res2Net.Models.ModelMetadata;
 

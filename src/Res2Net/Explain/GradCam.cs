@@ -1,5 +1,4 @@
 using Res2Net.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Res2Net.Explain;

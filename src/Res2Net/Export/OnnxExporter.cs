@@ -3,7 +3,6 @@ using Onnx;
 using Res2Net.Engines;
 using Res2Net.IO;
 using Res2Net.Models;
-using TorchSharp;
 using TorchSharp.Modules;
 using static Res2Net.Export.OnnxGraph;
 using static TorchSharp.torch;

@@ -5,8 +5,6 @@ using Onnx;
 
 namespace Res2Net.Export;
 
-/// <summary>The observed range of one value of the graph during calibration.</summary>
-public readonly record struct ValueRange(float Min, float Max);
 
 /// <summary>
 /// Static INT8 quantization of an exported graph in ONNX's QDQ form (QuantizeLinear/DequantizeLinear pairs), which

@@ -1,13 +1,11 @@
 using Res2Net.LibTorch;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
 namespace Res2Net.Models;
 
 /// <summary>The block's fast inference path: the same function, computed with fewer and better-shaped kernels.</summary>
-public sealed partial class Bottle2neck
+internal sealed partial class Bottle2neck
 {
     private InferencePlan? plan;
     private bool planGroupsFirstBlock;

@@ -1,5 +1,4 @@
 using Res2Net.LibTorch;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -17,7 +16,7 @@ namespace Res2Net.Models;
 /// padding 1, padding counted) instead of passed through. Parameter names follow the official code so checkpoints load
 /// without renaming: conv1, bn1, convs.i, bns.i, conv3, bn3, downsample.
 /// </remarks>
-public sealed partial class Bottle2neck : Module<Tensor, Tensor>
+internal sealed partial class Bottle2neck : Module<Tensor, Tensor>
 {
     private readonly Conv2dLayer conv1;
     private readonly BatchNorm2d bn1;

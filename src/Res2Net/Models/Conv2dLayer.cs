@@ -1,5 +1,4 @@
 using Res2Net.LibTorch;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

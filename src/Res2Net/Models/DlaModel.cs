@@ -1,4 +1,3 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -19,6 +18,7 @@ public sealed class DlaModel : Res2NetBackbone
     private Conv2dLayer? fc;
     private DlaConfig config;
 
+    /// <summary>Builds the network described by <paramref name="config"/>, with freshly initialised weights.</summary>
     public DlaModel(DlaConfig config) : base(nameof(DlaModel))
     {
         if (config.Levels.Count != 6 || config.Channels.Count != 6)
@@ -67,14 +67,19 @@ public sealed class DlaModel : Res2NetBackbone
         InitializeWeights();
     }
 
+    /// <inheritdoc/>
     public override ModelConfig Config => config;
 
+    /// <inheritdoc/>
     public override int NumFeatures { get; }
 
+    /// <inheritdoc/>
     public override IReadOnlyList<StageInfo> Stages => stages;
 
+    /// <inheritdoc/>
     public override IReadOnlyList<string> ClassifierKeys => ["fc.weight", "fc.bias"];
 
+    /// <inheritdoc/>
     public override Tensor ForwardFeatures(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -87,6 +92,7 @@ public sealed class DlaModel : Res2NetBackbone
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc/>
     public override Tensor[] ForwardStages(Tensor x)
     {
         using var scope = NewDisposeScope();

@@ -1,5 +1,3 @@
-using Res2Net.Imaging;
-
 namespace Res2Net.Models;
 
 /// <summary>

@@ -1,17 +1,7 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Res2Net.Models;
-
-/// <summary>Parameters, multiply-accumulates and output shape of one part of a model (stem, a stage, the head).</summary>
-public sealed record PartProfile(string Name, string Modules, long[] OutputShape, long Params, long Macs);
-
-/// <summary>What a model costs at one input size.</summary>
-public sealed record ModelProfile(int Height, int Width, long Params, long Macs, IReadOnlyList<PartProfile> Parts)
-{
-    public double GMacs => Macs / 1e9;
-}
 
 /// <summary>
 /// Counts multiply-accumulates of convolutions and linear layers (the convention of the official table) by running
@@ -19,6 +9,7 @@ public sealed record ModelProfile(int Height, int Width, long Params, long Macs,
 /// </summary>
 public static class ModelProfiler
 {
+    /// <summary>Parameters and multiply-accumulates of every part of <paramref name="model"/> at one input size, from one forward pass.</summary>
     public static ModelProfile Profile(Res2NetBackbone model, int height = 224, int width = 224)
     {
         TorchRuntime.Initialize();

@@ -4,9 +4,6 @@ using static TorchSharp.torch;
 
 namespace Res2Net.Models;
 
-/// <summary>Shape of one stage output: channels and total stride relative to the input.</summary>
-public readonly record struct StageInfo(string Name, string ModuleName, int Channels, int Reduction);
-
 /// <summary>
 /// What every Res2Net model offers, named after timm's seams: <see cref="ForwardFeatures"/> (last feature map),
 /// <see cref="ForwardHead"/> (pool and classify), <see cref="ForwardStages"/> (C2..C5 for detection and segmentation),
@@ -16,6 +13,7 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
 {
     private IReadOnlyList<string> classNames = [];
 
+    /// <summary>A backbone module named <paramref name="name"/>; loads LibTorch and applies the runtime settings first.</summary>
     protected Res2NetBackbone(string name) : base(name)
     {
         TorchRuntime.Initialize();
@@ -90,6 +88,7 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
         return ForwardHead(ForwardFeatures(x), preLogits: true).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

@@ -1,6 +1,4 @@
 using Res2Net.LibTorch;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -11,8 +9,10 @@ public sealed partial class Res2NetModel
 {
     private StemPlan? stemPlan;
 
+    /// <inheritdoc/>
     public override bool HasStemInferencePlan => stemPlan is not null;
 
+    /// <inheritdoc/>
     protected override void PrepareStemInference()
     {
         DropStemInference();
@@ -20,6 +20,7 @@ public sealed partial class Res2NetModel
         stemPlan = new StemPlan(this);
     }
 
+    /// <inheritdoc/>
     protected override void ConvertStemInference(ScalarType dtype) => stemPlan?.ConvertTo(dtype);
 
     private void DropStemInference()
@@ -28,6 +29,7 @@ public sealed partial class Res2NetModel
         stemPlan = null;
     }
 
+    /// <inheritdoc/>
     public override void train(bool train = true)
     {
         if (train)
@@ -38,6 +40,7 @@ public sealed partial class Res2NetModel
         base.train(train);
     }
 
+    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         if (disposing)

@@ -1,4 +1,3 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -21,6 +20,7 @@ public sealed partial class Res2NetModel : Res2NetBackbone
     private Linear? fc;
     private Res2NetConfig config;
 
+    /// <summary>Builds the network described by <paramref name="config"/>, with freshly initialised weights.</summary>
     public Res2NetModel(Res2NetConfig config) : base(nameof(Res2NetModel))
     {
         Validate(config);
@@ -74,14 +74,19 @@ public sealed partial class Res2NetModel : Res2NetBackbone
         InitializeWeights();
     }
 
+    /// <inheritdoc/>
     public override ModelConfig Config => config;
 
+    /// <inheritdoc/>
     public override int NumFeatures { get; }
 
+    /// <inheritdoc/>
     public override IReadOnlyList<StageInfo> Stages => stages;
 
+    /// <inheritdoc/>
     public override IReadOnlyList<string> ClassifierKeys => ["fc.weight", "fc.bias"];
 
+    /// <inheritdoc/>
     public override Tensor ForwardFeatures(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -94,6 +99,7 @@ public sealed partial class Res2NetModel : Res2NetBackbone
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc/>
     public override Tensor[] ForwardStages(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -113,6 +119,7 @@ public sealed partial class Res2NetModel : Res2NetBackbone
         return outputs;
     }
 
+    /// <inheritdoc/>
     public override Tensor ForwardHead(Tensor features, bool preLogits = false)
     {
         using var scope = NewDisposeScope();

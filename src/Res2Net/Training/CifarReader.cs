@@ -4,7 +4,7 @@ namespace Res2Net.Training;
 /// The CIFAR binary format: records of label byte(s) then 3072 pixel bytes (1024 red, 1024 green, 1024 blue, rows
 /// from the top). CIFAR-10 has one label byte per record; CIFAR-100 two (coarse, then the fine label used here).
 /// </summary>
-public static class CifarReader
+internal static class CifarReader
 {
     public const int ImageBytes = 3 * 32 * 32;
 

@@ -1,5 +1,5 @@
-using System.IO.Compression;
 using System.Buffers.Binary;
+using System.IO.Compression;
 
 namespace Res2Net.Training;
 
@@ -7,7 +7,7 @@ namespace Res2Net.Training;
 /// The IDX format of MNIST and Fashion-MNIST: a big-endian header (0x00 0x00, type 0x08 = unsigned byte, the number of
 /// dimensions), one 32-bit size per dimension, then the bytes. Files may be gzipped (detected by content, not name).
 /// </summary>
-public static class IdxReader
+internal static class IdxReader
 {
     /// <summary>Fashion-MNIST's class names, in label order; other IDX sets get their label numbers as names.</summary>
     public static readonly string[] FashionMnistClasses =

@@ -7,6 +7,7 @@ namespace Res2Net.Training;
 /// </summary>
 public sealed class ImageDataset
 {
+    /// <summary>Images of <paramref name="channels"/> x <paramref name="height"/> x <paramref name="width"/> bytes, planar per image, with a label each.</summary>
     public ImageDataset(string name, byte[] pixels, int[] labels, int channels, int height, int width, IReadOnlyList<string> classes)
     {
         if (pixels.LongLength != (long)labels.Length * channels * height * width)
@@ -32,22 +33,31 @@ public sealed class ImageDataset
     /// <summary>Where the images came from (a path, or the embedded sample's name).</summary>
     public string Name { get; }
 
+    /// <summary>All images, planar per image (N, C, H, W), one byte per pixel and channel.</summary>
     public byte[] Pixels { get; }
 
+    /// <summary>The class index of each image.</summary>
     public int[] Labels { get; }
 
+    /// <summary>The class index of each image.</summary>
     public int Count => Labels.Length;
 
+    /// <summary>Channels per image: 1 (gray) or 3 (RGB).</summary>
     public int Channels { get; }
 
+    /// <summary>Image height in pixels.</summary>
     public int Height { get; }
 
+    /// <summary>Image width in pixels.</summary>
     public int Width { get; }
 
+    /// <summary>Channels per image: 1 (gray) or 3 (RGB).</summary>
     public int ImageBytes => Channels * Height * Width;
 
+    /// <summary>The class names, in label order.</summary>
     public IReadOnlyList<string> Classes { get; }
 
+    /// <summary>Number of images.</summary>
     public int NumClasses => Classes.Count;
 
     /// <summary>The images at <paramref name="indices"/>, in that order (a stratified sample, a smaller test set).</summary>
@@ -80,6 +90,3 @@ public sealed class ImageDataset
         return Subset(indices, name);
     }
 }
-
-/// <summary>A dataset's training and test splits.</summary>
-public sealed record DatasetSplits(ImageDataset Train, ImageDataset Test, string Format);

@@ -8,7 +8,7 @@ namespace Res2Net.Training;
 /// Images are decoded once and stored at <c>storeSize</c> x <c>storeSize</c> (shorter side resized, centre cut), so
 /// that training augments bytes in memory instead of decoding files every epoch.
 /// </summary>
-public static class ImageFolderReader
+internal static class ImageFolderReader
 {
     /// <summary>The class folders of a directory that has image files in them, or none.</summary>
     public static IReadOnlyList<string> ClassFolders(string dir) =>

@@ -4,25 +4,16 @@ using static TorchSharp.torch;
 
 namespace Res2Net.Training;
 
-/// <summary>Which update rule the trainer uses.</summary>
-public enum OptimizerKind
-{
-    /// <summary>SGD with (Nesterov) momentum and L2 weight decay added to the gradient, as torch.optim.SGD.</summary>
-    Sgd,
-
-    /// <summary>Adam with decoupled weight decay, as torch.optim.AdamW.</summary>
-    AdamW,
-}
 
 /// <summary>Parameters updated with the same settings: a learning-rate multiplier and a weight decay.</summary>
-public sealed record ParamGroup(string Name, IReadOnlyList<(string Key, Parameter Param)> Params, double LrScale, double WeightDecay);
+internal sealed record ParamGroup(string Name, IReadOnlyList<(string Key, Parameter Param)> Params, double LrScale, double WeightDecay);
 
 /// <summary>
 /// SGD and AdamW with torch.optim's arithmetic, written here rather than taken from TorchSharp so that their state
 /// (momentum buffers, moment estimates, step count) is plain named tensors: saved into the training checkpoint and
 /// restored exactly, which is what makes a resumed run equal to an uninterrupted one.
 /// </summary>
-public sealed class Optimizer : IDisposable
+internal sealed class Optimizer : IDisposable
 {
     private readonly Dictionary<string, Tensor> state = new();
 
@@ -239,7 +230,7 @@ public sealed class Optimizer : IDisposable
 }
 
 /// <summary>Linear warm-up from ~0 to the peak rate, then cosine decay to <c>MinLr</c>, per step.</summary>
-public sealed record CosineSchedule(double PeakLr, long TotalSteps, long WarmupSteps, double MinLr = 0)
+internal sealed record CosineSchedule(double PeakLr, long TotalSteps, long WarmupSteps, double MinLr = 0)
 {
     public double At(long step)
     {

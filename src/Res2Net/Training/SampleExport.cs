@@ -1,4 +1,3 @@
-using Res2Net.Imaging;
 using Res2Net.IO;
 using Res2Net.Models;
 using Res2Net.Weights;

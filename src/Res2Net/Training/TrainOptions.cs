@@ -5,32 +5,43 @@ namespace Res2Net.Training;
 /// <summary>Everything that decides a training run; the defaults are the ones that meet the Fashion-MNIST targets.</summary>
 public sealed record TrainOptions
 {
+    /// <summary>The registered model to train (default: the small-image Res2Net that trains in minutes).</summary>
     public string Model { get; init; } = SmallImageModels.DefaultName;
 
+    /// <summary>Epochs to train (a resumed run trains up to this many in all).</summary>
     public int Epochs { get; init; } = 10;
 
+    /// <summary>Images per step.</summary>
     public int BatchSize { get; init; } = 128;
 
     /// <summary>Peak learning rate (after warm-up); null: 0.1 for SGD, 0.002 for AdamW (scaled by batch / 128).</summary>
     public double? Lr { get; init; }
 
+    /// <summary>The learning rate the cosine schedule ends at.</summary>
     public double MinLr { get; init; }
 
+    /// <summary>Epochs to train (a resumed run trains up to this many in all).</summary>
     public double WarmupEpochs { get; init; } = 0.3;
 
+    /// <summary>The update rule.</summary>
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
 
+    /// <summary>SGD momentum.</summary>
     public double Momentum { get; init; } = 0.9;
 
+    /// <summary>Nesterov momentum (SGD) instead of plain heavy-ball momentum.</summary>
     public bool Nesterov { get; init; } = true;
 
     /// <summary>Weight decay (L2 for SGD, decoupled for AdamW) of convolution and linear weights; norms and biases get none.</summary>
     public double WeightDecay { get; init; } = 5e-4;
 
+    /// <summary>Label smoothing of the training loss.</summary>
     public double LabelSmoothing { get; init; } = 0.1;
 
+    /// <summary>Training-time augmentation.</summary>
     public Augmentation Augmentation { get; init; } = new();
 
+    /// <summary>Seed of initialisation, shuffling and augmentation.</summary>
     public int Seed { get; init; } = 42;
 
     /// <summary>LibTorch threads; null: one per core.</summary>
@@ -66,6 +77,7 @@ public sealed record TrainOptions
     /// <summary>Use only the first N test images; null: all.</summary>
     public int? TestLimit { get; init; }
 
+    /// <summary>Images per step.</summary>
     public int EvalBatchSize { get; init; } = 500;
 
     /// <summary>The peak learning rate in effect: <see cref="Lr"/>, or the optimizer's default scaled by the batch size.</summary>

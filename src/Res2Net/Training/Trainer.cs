@@ -19,6 +19,7 @@ public sealed class Trainer
     private readonly DatasetSplits data;
     private readonly ITrainingObserver observer;
 
+    /// <summary>A trainer for <paramref name="data"/>; <paramref name="observer"/> hears its progress.</summary>
     public Trainer(TrainOptions options, DatasetSplits data, ITrainingObserver? observer = null)
     {
         o = options;

@@ -4,7 +4,7 @@ using ScottPlot;
 namespace Res2Net.Training;
 
 /// <summary>The PNG at the end of a run: losses (left axis) and test accuracy (right axis) per epoch, drawn by ScottPlot.</summary>
-public static class TrainingChart
+internal static class TrainingChart
 {
     public const string FileName = "chart.png";
 

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Res2Net.Training;
 
 /// <summary>Where a run stands: enough to continue it exactly (with the model and optimizer tensors beside it).</summary>
-public sealed record TrainingProgress
+internal sealed record TrainingProgress
 {
     public int Format { get; init; } = 1;
 
@@ -51,7 +51,7 @@ public sealed record TrainingProgress
 }
 
 /// <summary>The options that decide the numbers of a run, as stored in the checkpoint.</summary>
-public sealed record TrainOptionsSnapshot(string Model, int BatchSize, double PeakLr, double MinLr, double WarmupEpochs,
+internal sealed record TrainOptionsSnapshot(string Model, int BatchSize, double PeakLr, double MinLr, double WarmupEpochs,
     OptimizerKind Optimizer, double Momentum, bool Nesterov, double WeightDecay, double LabelSmoothing,
     int CropPadding, bool HorizontalFlip, bool RandomResizedCrop, bool FreezeBackbone, double BackboneLrScale, int? TrainLimit);
 
@@ -60,7 +60,7 @@ public sealed record TrainOptionsSnapshot(string Model, int BatchSize, double Pe
 /// (<c>optim.*</c>) and the progress as UTF-8 JSON in a uint8 tensor (<c>progress_json</c>), so PyTorch can open it too.
 /// Written to a temporary file and renamed over the old one: a kill at any instant leaves one whole checkpoint.
 /// </summary>
-public static class TrainingCheckpoint
+internal static class TrainingCheckpoint
 {
     public const string StateFile = "last.state";
     private const string ProgressKey = "progress_json";

@@ -19,7 +19,10 @@ internal sealed class AlignedZipWriter(Stream output)
         byte[] nameBytes = Encoding.UTF8.GetBytes(name);
         long offset = output.Position;
         if (offset + data.Length + 30 + nameBytes.Length + Alignment + 4 > uint.MaxValue)
+        {
             throw new NotSupportedException("checkpoints over 4 GiB need zip64, which this writer does not implement.");
+        }
+
         long dataStart = offset + 30 + nameBytes.Length + 4;
         int padding = (int)((Alignment - dataStart % Alignment) % Alignment);
         uint crc = Crc32.Compute(data);
@@ -70,7 +73,10 @@ internal sealed class AlignedZipWriter(Stream output)
         }
         long size32 = output.Position - start;
         if (output.Position > uint.MaxValue || _entries.Count > ushort.MaxValue)
+        {
             throw new NotSupportedException("checkpoints over 4 GiB or 65,535 entries need zip64, which this writer does not implement.");
+        }
+
         Span<byte> end = stackalloc byte[22];
         end.Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(end, 0x06054b50);
@@ -93,7 +99,10 @@ internal sealed class AlignedZipWriter(Stream output)
             {
                 uint c = i;
                 for (int k = 0; k < 8; k++)
+                {
                     c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+                }
+
                 table[i] = c;
             }
             return table;
@@ -103,7 +112,10 @@ internal sealed class AlignedZipWriter(Stream output)
         {
             uint crc = 0xFFFFFFFFu;
             foreach (byte b in data)
+            {
                 crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+            }
+
             return ~crc;
         }
     }

@@ -12,15 +12,25 @@ public static class CheckpointFile
     {
         byte[] head = FormatFiles.ReadHead(path, 16);
         if (head.Length == 0)
+        {
             throw For(path, "the file is empty");
+        }
+
         if (head.Length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4)
+        {
             return CheckpointContainer.PyTorchZip;
+        }
         // A legacy torch.save starts with the pickle of its magic number: PROTO 2, LONG1 of 10 bytes.
         if (head.Length >= 4 && head[0] == 0x80 && head[1] == 2 && head[2] == 0x8a && head[3] == 10)
+        {
             return CheckpointContainer.PyTorchLegacy;
+        }
         // safetensors: an 8-byte length, then the JSON header's '{'.
         if (head.Length >= 9 && head[8] == '{' && BinaryPrimitives.ReadUInt64LittleEndian(head) < (1UL << 48))
+        {
             return CheckpointContainer.SafeTensors;
+        }
+
         throw For(path, $"not a PyTorch checkpoint or safetensors file ({FormatFiles.DescribeStart(path)})");
     }
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Res2Net.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Res2Net.Weights;

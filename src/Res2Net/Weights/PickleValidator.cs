@@ -88,7 +88,10 @@ internal static class PickleValidator
         byte[] Take(long count)
         {
             if (count < 0 || count > end - stream.Position)
+            {
                 Truncated(count);
+            }
+
             var bytes = new byte[count];
             stream.ReadExactly(bytes);
             copy.Write(bytes);
@@ -104,10 +107,15 @@ internal static class PickleValidator
             {
                 byte b = Byte1();
                 if (b == (byte)'\n')
+                {
                     return Encoding.UTF8.GetString(lineBuffer.ToArray());
+                }
                 // Module and attribute names are short; a long "line" is not a checkpoint.
                 if (lineBuffer.Count >= 256)
+                {
                     throw For(path, $"{what} has a global name longer than 256 bytes at offset {N(stream.Position)}");
+                }
+
                 lineBuffer.Add(b);
             }
         }
@@ -115,7 +123,10 @@ internal static class PickleValidator
         Sym Pop(long at)
         {
             if (stack.Count == 0 || stack[^1].Kind == Kind.Marker)
+            {
                 throw For(path, $"{what} is malformed: an opcode at offset {N(at)} pops from an empty stack");
+            }
+
             var s = stack[^1];
             stack.RemoveAt(stack.Count - 1);
             return s;
@@ -125,14 +136,20 @@ internal static class PickleValidator
         {
             int i = stack.FindLastIndex(s => s.Kind == Kind.Marker);
             if (i < 0)
+            {
                 throw For(path, $"{what} is malformed: an opcode at offset {N(at)} has no matching MARK");
+            }
+
             stack.RemoveRange(i, stack.Count - i);
         }
 
         void PushString(string s, long at)
         {
             if (stringOffsets is not null)
+            {
                 stringOffsets.TryAdd(s, at - start);
+            }
+
             stack.Add(new Sym(Kind.Str, s));
         }
 
@@ -140,7 +157,10 @@ internal static class PickleValidator
         {
             string key = module + "." + name;
             if (!IsAllowedGlobal(key))
+            {
                 throw For(path, $"refused to unpickle global '{key}': only the globals that tensors and state dicts need are allowed");
+            }
+
             stack.Add(new Sym(Kind.Global, key));
         }
 
@@ -149,7 +169,10 @@ internal static class PickleValidator
             Pop(at); // the argument tuple
             var callable = Pop(at);
             if (callable.Kind != Kind.Global || !Callables.Contains(callable.Text!))
+            {
                 throw For(path, $"refused to unpickle: {what} calls {Describe(callable)} at offset {N(at)}, which is not an allowed callable");
+            }
+
             stack.Add(new Sym(Kind.Instance, callable.Text));
         }
 
@@ -162,7 +185,10 @@ internal static class PickleValidator
                 case 0x80: // PROTO
                     int proto = Byte1();
                     if (proto > 5)
+                    {
                         throw For(path, $"{what} uses pickle protocol {proto}, which does not exist");
+                    }
+
                     break;
                 case 0x95: // FRAME: only a length hint
                     Take(8);
@@ -170,18 +196,43 @@ internal static class PickleValidator
                 case (byte)'.': // STOP
                     Pop(at);
                     return copy.ToArray();
-                case (byte)'(': stack.Add(Sym.Mark); break;
-                case (byte)'0': Pop(at); break;
-                case (byte)'1': PopMark(at); break;
+                case (byte)'(':
+                    stack.Add(Sym.Mark);
+                    break;
+                case (byte)'0':
+                    Pop(at);
+                    break;
+                case (byte)'1':
+                    PopMark(at);
+                    break;
                 case (byte)'2':
                     { var top = Pop(at); stack.Add(top); stack.Add(top); }
                     break;
-                case (byte)'J': Take(4); stack.Add(Sym.Value); break; // BININT
-                case (byte)'K': Take(1); stack.Add(Sym.Value); break; // BININT1
-                case (byte)'M': Take(2); stack.Add(Sym.Value); break; // BININT2
-                case 0x8a: Take(Byte1()); stack.Add(Sym.Value); break; // LONG1
-                case (byte)'N': case 0x88: case 0x89: stack.Add(Sym.Value); break; // None, True, False
-                case (byte)'G': Take(8); stack.Add(Sym.Value); break; // BINFLOAT
+                case (byte)'J':
+                    Take(4);
+                    stack.Add(Sym.Value);
+                    break; // BININT
+                case (byte)'K':
+                    Take(1);
+                    stack.Add(Sym.Value);
+                    break; // BININT1
+                case (byte)'M':
+                    Take(2);
+                    stack.Add(Sym.Value);
+                    break; // BININT2
+                case 0x8a:
+                    Take(Byte1());
+                    stack.Add(Sym.Value);
+                    break; // LONG1
+                case (byte)'N':
+                case 0x88:
+                case 0x89:
+                    stack.Add(Sym.Value);
+                    break; // None, True, False
+                case (byte)'G':
+                    Take(8);
+                    stack.Add(Sym.Value);
+                    break; // BINFLOAT
                 case (byte)'U': // SHORT_BINSTRING (Python 2 str)
                     PushString(Latin1(Take(Byte1())), at);
                     break;
@@ -197,17 +248,61 @@ internal static class PickleValidator
                 case 0x8d: // BINUNICODE8
                     PushString(Encoding.UTF8.GetString(Take(ReadLength(Take(8), path, what, at))), at);
                     break;
-                case (byte)'C': Take(Byte1()); stack.Add(Sym.Value); break; // SHORT_BINBYTES
-                case (byte)'B': Take(ReadLength(Take(4), path, what, at)); stack.Add(Sym.Value); break; // BINBYTES
-                case 0x8e: Take(ReadLength(Take(8), path, what, at)); stack.Add(Sym.Value); break; // BINBYTES8
-                case (byte)')': case (byte)']': case (byte)'}': case 0x8f: stack.Add(Sym.Value); break; // empty tuple/list/dict/set
-                case (byte)'t': case (byte)'l': case (byte)'d': case 0x91: PopMark(at); stack.Add(Sym.Value); break; // TUPLE LIST DICT FROZENSET
-                case 0x85: Pop(at); stack.Add(Sym.Value); break; // TUPLE1
-                case 0x86: Pop(at); Pop(at); stack.Add(Sym.Value); break; // TUPLE2
-                case 0x87: Pop(at); Pop(at); Pop(at); stack.Add(Sym.Value); break; // TUPLE3
-                case (byte)'a': Pop(at); RequireTarget(at); break; // APPEND
-                case (byte)'s': Pop(at); Pop(at); RequireTarget(at); break; // SETITEM
-                case (byte)'e': case (byte)'u': case 0x90: PopMark(at); RequireTarget(at); break; // APPENDS SETITEMS ADDITEMS
+                case (byte)'C':
+                    Take(Byte1());
+                    stack.Add(Sym.Value);
+                    break; // SHORT_BINBYTES
+                case (byte)'B':
+                    Take(ReadLength(Take(4), path, what, at));
+                    stack.Add(Sym.Value);
+                    break; // BINBYTES
+                case 0x8e:
+                    Take(ReadLength(Take(8), path, what, at));
+                    stack.Add(Sym.Value);
+                    break; // BINBYTES8
+                case (byte)')':
+                case (byte)']':
+                case (byte)'}':
+                case 0x8f:
+                    stack.Add(Sym.Value);
+                    break; // empty tuple/list/dict/set
+                case (byte)'t':
+                case (byte)'l':
+                case (byte)'d':
+                case 0x91:
+                    PopMark(at);
+                    stack.Add(Sym.Value);
+                    break; // TUPLE LIST DICT FROZENSET
+                case 0x85:
+                    Pop(at);
+                    stack.Add(Sym.Value);
+                    break; // TUPLE1
+                case 0x86:
+                    Pop(at);
+                    Pop(at);
+                    stack.Add(Sym.Value);
+                    break; // TUPLE2
+                case 0x87:
+                    Pop(at);
+                    Pop(at);
+                    Pop(at);
+                    stack.Add(Sym.Value);
+                    break; // TUPLE3
+                case (byte)'a':
+                    Pop(at);
+                    RequireTarget(at);
+                    break; // APPEND
+                case (byte)'s':
+                    Pop(at);
+                    Pop(at);
+                    RequireTarget(at);
+                    break; // SETITEM
+                case (byte)'e':
+                case (byte)'u':
+                case 0x90:
+                    PopMark(at);
+                    RequireTarget(at);
+                    break; // APPENDS SETITEMS ADDITEMS
                 case (byte)'c': // GLOBAL
                     {
                         string module = Line();
@@ -220,7 +315,10 @@ internal static class PickleValidator
                         var name = Pop(at);
                         var module = Pop(at);
                         if (module.Kind != Kind.Str || name.Kind != Kind.Str)
+                        {
                             throw For(path, $"refused to unpickle: STACK_GLOBAL at offset {N(at)} names a global that is not a plain string");
+                        }
+
                         CheckGlobal(module.Text!, name.Text!, at);
                     }
                     break;
@@ -233,7 +331,10 @@ internal static class PickleValidator
                         Pop(at);
                         var target = Pop(at);
                         if (target.Kind != Kind.Instance || !Buildable.Contains(target.Text!))
+                        {
                             throw For(path, $"refused to unpickle: {what} sets the state of {Describe(target)} at offset {N(at)}, which is not allowed");
+                        }
+
                         stack.Add(target);
                     }
                     break;
@@ -241,11 +342,21 @@ internal static class PickleValidator
                     Pop(at);
                     stack.Add(Sym.Value);
                     break;
-                case (byte)'h': Push(memo, Take(1)[0], at); break; // BINGET
-                case (byte)'j': Push(memo, BinaryPrimitives.ReadUInt32LittleEndian(Take(4)), at); break; // LONG_BINGET
-                case (byte)'q': memo[Take(1)[0]] = Top(at); break; // BINPUT
-                case (byte)'r': memo[BinaryPrimitives.ReadUInt32LittleEndian(Take(4))] = Top(at); break; // LONG_BINPUT
-                case 0x94: memo[memo.Count] = Top(at); break; // MEMOIZE
+                case (byte)'h':
+                    Push(memo, Take(1)[0], at);
+                    break; // BINGET
+                case (byte)'j':
+                    Push(memo, BinaryPrimitives.ReadUInt32LittleEndian(Take(4)), at);
+                    break; // LONG_BINGET
+                case (byte)'q':
+                    memo[Take(1)[0]] = Top(at);
+                    break; // BINPUT
+                case (byte)'r':
+                    memo[BinaryPrimitives.ReadUInt32LittleEndian(Take(4))] = Top(at);
+                    break; // LONG_BINPUT
+                case 0x94:
+                    memo[memo.Count] = Top(at);
+                    break; // MEMOIZE
                 default:
                     throw For(path, $"refused to unpickle: {what} uses pickle opcode {OpcodeName(op)} at offset {N(at)}, which tensor checkpoints do not need");
             }
@@ -254,14 +365,20 @@ internal static class PickleValidator
         Sym Top(long at)
         {
             if (stack.Count == 0 || stack[^1].Kind == Kind.Marker)
+            {
                 throw For(path, $"{what} is malformed: a memo store at offset {N(at)} has nothing to store");
+            }
+
             return stack[^1];
         }
 
         void Push(Dictionary<long, Sym> m, long index, long at)
         {
             if (!m.TryGetValue(index, out var s))
+            {
                 throw For(path, $"{what} is malformed: memo entry {N(index)} is read at offset {N(at)} before it is stored");
+            }
+
             stack.Add(s);
         }
 
@@ -269,7 +386,9 @@ internal static class PickleValidator
         {
             // The list/dict/set being filled must still be on the stack.
             if (stack.Count == 0 || stack[^1].Kind == Kind.Marker)
+            {
                 throw For(path, $"{what} is malformed: an opcode at offset {N(at)} fills a container that is not there");
+            }
         }
     }
 
@@ -278,7 +397,10 @@ internal static class PickleValidator
         long n = bytes.Length == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadInt64LittleEndian(bytes);
         // Razorvine keeps byte strings in arrays; anything this long is not a checkpoint pickle.
         if (n < 0 || n > int.MaxValue)
+        {
             throw For(path, $"{what} has a string of {N(n)} bytes at offset {N(at)}, which is more than a checkpoint pickle can hold");
+        }
+
         return n;
     }
 

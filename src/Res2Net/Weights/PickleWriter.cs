@@ -97,7 +97,10 @@ internal sealed class PickleWriter
     {
         Mark();
         foreach (long v in values)
+        {
             Int(v);
+        }
+
         Tuple();
     }
 
@@ -109,11 +112,21 @@ internal sealed class PickleWriter
     {
         switch (value)
         {
-            case null: None(); break;
-            case bool b: Bool(b); break;
-            case int or long or short or byte or sbyte or ushort or uint: Int(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)); break;
-            case float or double: Float(Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture)); break;
-            case string s: String(s); break;
+            case null:
+                None();
+                break;
+            case bool b:
+                Bool(b);
+                break;
+            case int or long or short or byte or sbyte or ushort or uint:
+                Int(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            case float or double:
+                Float(Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            case string s:
+                String(s);
+                break;
             case IEnumerable<KeyValuePair<string, object?>> dict:
                 EmptyDict();
                 Mark();

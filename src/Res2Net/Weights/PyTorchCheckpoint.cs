@@ -1,42 +1,12 @@
-using Res2Net.Models;
-using Res2Net.IO;
 using System.Buffers.Binary;
 using System.Collections;
 using System.IO.Compression;
 using System.Numerics;
+using Res2Net.IO;
+using Res2Net.Models;
 using static Res2Net.Weights.CheckpointFormatException;
 
 namespace Res2Net.Weights;
-
-/// <summary>
-/// The whole object a checkpoint holds, for inspection: dicts become
-/// <see cref="OrderedDictionary{TKey,TValue}"/>, lists <see cref="List{T}"/>, tuples <c>object?[]</c>,
-/// tensors and bare storages <see cref="TensorData"/>; numbers, strings, bools and bytes stay as they are.
-/// </summary>
-public sealed class CheckpointContents
-{
-    internal CheckpointContents(string container, object? root, IReadOnlyList<KeyValuePair<string, TensorData>> tensors)
-    {
-        Container = container;
-        Root = root;
-        Tensors = tensors;
-    }
-
-    /// <summary>"zip" (PyTorch &gt;= 1.6) or "legacy" (consecutive pickles).</summary>
-    public string Container { get; }
-
-    public object? Root { get; }
-
-    /// <summary>Every distinct tensor in the object, named by its path of keys (e.g. "state_dict.fc.weight").</summary>
-    public IReadOnlyList<KeyValuePair<string, TensorData>> Tensors { get; }
-
-    public int TensorCount => Tensors.Count;
-
-    public long TotalBytes => Tensors.Sum(t => (long)t.Value.Data.Length);
-
-    public IReadOnlyDictionary<DType, int> DTypeCounts =>
-        Tensors.GroupBy(t => t.Value.DType).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count());
-}
 
 /// <summary>Reads and writes PyTorch checkpoints (torch.save files) as untrusted input.</summary>
 public static class PyTorchCheckpoint
@@ -75,7 +45,10 @@ public static class PyTorchCheckpoint
         {
             string name = dataParallel ? key["module.".Length..] : key;
             if (!cache.TryGetValue(tensor, out var data))
+            {
                 cache[tensor] = data = Materialize(raw.Path, tensor, key);
+            }
+
             result[name] = data;
         }
         return result;
@@ -111,7 +84,10 @@ public static class PyTorchCheckpoint
         foreach (var (key, t) in list)
         {
             if (!seen.Add(key))
+            {
                 throw new ArgumentException($"duplicate tensor name '{key}'.", nameof(tensors));
+            }
+
             t.Validate($"tensor '{key}'");
         }
 
@@ -139,10 +115,16 @@ public static class PyTorchCheckpoint
             var zip = new AlignedZipWriter(stream);
             zip.Add("archive/data.pkl", dataPkl);
             for (int i = 0; i < list.Count; i++)
+            {
                 zip.Add($"archive/data/{i}", list[i].Value.Data);
+            }
+
             zip.Add("archive/version", "3\n"u8);
             if (metadataJson is not null)
+            {
                 zip.Add("archive/" + MetadataEntry, System.Text.Encoding.UTF8.GetBytes(metadataJson));
+            }
+
             zip.Add("archive/byteorder", "little"u8);
             zip.Finish();
         });
@@ -191,7 +173,9 @@ public static class PyTorchCheckpoint
         public void Dispose()
         {
             foreach (var r in Resources)
+            {
                 r.Dispose();
+            }
         }
     }
 
@@ -204,11 +188,20 @@ public static class PyTorchCheckpoint
             int n = fs.ReadAtLeast(head, 4, throwOnEndOfStream: false);
             fs.Position = 0;
             if (n == 0)
+            {
                 throw For(path, "the file is empty");
+            }
+
             if (n == 4 && head[0] == 'P' && head[1] == 'K')
+            {
                 return LoadZip(path, fs);
+            }
+
             if (n >= 2 && head[0] == 0x80)
+            {
                 return LoadLegacy(path, fs);
+            }
+
             throw For(path, $"not a PyTorch checkpoint ({FormatFiles.DescribeStart(path)})");
         }
         catch
@@ -236,9 +229,12 @@ public static class PyTorchCheckpoint
             raw.Resources.Add(zip);
             var pkl = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1).ToList();
             if (pkl.Count != 1)
+            {
                 throw For(path, pkl.Count == 0
                     ? "a zip archive without a '<archive>/data.pkl' entry, so not a PyTorch checkpoint"
                     : "a zip archive with more than one '<archive>/data.pkl' entry");
+            }
+
             string prefix = pkl[0].FullName[..^"data.pkl".Length];
 
             var byteOrder = zip.GetEntry(prefix + "byteorder");
@@ -246,11 +242,15 @@ public static class PyTorchCheckpoint
             {
                 string order = System.Text.Encoding.ASCII.GetString(ReadEntry(path, byteOrder, 16, "the byteorder entry")).Trim();
                 if (order != "little")
+                {
                     throw For(path, $"the checkpoint was saved with byte order '{order}'; only little-endian checkpoints are supported");
+                }
             }
 
             if (zip.GetEntry(prefix + MetadataEntry) is { } metadata)
+            {
                 raw.MetadataJson = System.Text.Encoding.UTF8.GetString(ReadEntry(path, metadata, 64L << 20, "the metadata entry"));
+            }
 
             // data.pkl is small; the cap keeps a lying size from allocating much.
             byte[] pickleBytes = ReadEntry(path, pkl[0], 1L << 30, "data.pkl");
@@ -262,7 +262,10 @@ public static class PyTorchCheckpoint
                 // ('storage', storage_type, key, location, numel)
                 var (dtype, key, numel) = ParseStoragePid(path, pid, 5);
                 if (storages.TryGetValue(key, out var existing))
+                {
                     return existing;
+                }
+
                 return storages[key] = new StorageRef(key, dtype, numel)
                 {
                     Loader = (s, tensorName) => LoadZipStorage(path, zip, prefix, s, tensorName),
@@ -283,7 +286,10 @@ public static class PyTorchCheckpoint
         var entry = zip.GetEntry(name) ?? throw For(path, $"the zip archive has no entry '{name}' for tensor '{tensorName}'");
         long need = StorageBytes(path, s, tensorName);
         if (entry.Length < need)
+        {
             throw For(path, $"the file is truncated: tensor '{tensorName}' needs {N(need)} bytes but its entry '{name}' holds {N(entry.Length)}");
+        }
+
         return ReadEntry(path, entry, need, $"the data of tensor '{tensorName}'", need);
     }
 
@@ -292,12 +298,20 @@ public static class PyTorchCheckpoint
     {
         long declared = exact >= 0 ? exact : entry.Length;
         if (declared > max)
+        {
             throw For(path, $"{what} claims {N(entry.Length)} bytes, more than the {N(max)} allowed");
+        }
         // Deflate cannot expand more than about 1032:1; a larger claim is a lie (zip bomb).
         if (entry.CompressedLength != entry.Length && declared > entry.CompressedLength * 1100 + 1024)
+        {
             throw For(path, $"{what} claims {N(declared)} bytes from {N(entry.CompressedLength)} compressed bytes, which is impossible");
+        }
+
         if (declared > Array.MaxLength)
+        {
             throw For(path, $"{what} has {N(declared)} bytes, more than one array can hold");
+        }
+
         var buffer = new byte[declared];
         try
         {
@@ -319,13 +333,21 @@ public static class PyTorchCheckpoint
         {
             object? magic = SafeUnpickler.Load(PickleValidator.ReadOne(fs, path, "the magic-number pickle"), path, "the magic-number pickle");
             if (!(magic is BigInteger b && b == LegacyMagic))
+            {
                 throw For(path, "a pickle file that is not a PyTorch checkpoint: it does not start with torch's magic number");
+            }
+
             object? version = SafeUnpickler.Load(PickleValidator.ReadOne(fs, path, "the protocol-version pickle"), path, "the protocol-version pickle");
             if (version is not int v || v != LegacyProtocolVersion)
+            {
                 throw For(path, $"the legacy checkpoint has protocol version {version ?? "None"}; only {LegacyProtocolVersion} is supported");
+            }
+
             object? sysInfo = SafeUnpickler.Load(PickleValidator.ReadOne(fs, path, "the sys_info pickle"), path, "the sys_info pickle");
             if (sysInfo is Hashtable info && info["little_endian"] is false)
+            {
                 throw For(path, "the checkpoint was saved on a big-endian machine; only little-endian checkpoints are supported");
+            }
 
             var storages = new Dictionary<string, StorageRef>();
             byte[] objectPickle = PickleValidator.ReadOne(fs, path, "the object pickle", raw.KeyOrder);
@@ -333,7 +355,9 @@ public static class PyTorchCheckpoint
 
             object? keys = SafeUnpickler.Load(PickleValidator.ReadOne(fs, path, "the storage-key pickle"), path, "the storage-key pickle");
             if (keys is not ArrayList keyList)
+            {
                 throw For(path, "the legacy checkpoint's list of storage keys is not a list");
+            }
 
             NameStorages(raw.Root, null, 0, new HashSet<object>(ReferenceEqualityComparer.Instance));
 
@@ -343,21 +367,36 @@ public static class PyTorchCheckpoint
             {
                 string key = k as string ?? throw For(path, "the legacy checkpoint's list of storage keys holds a non-string");
                 if (!storages.TryGetValue(key, out var storage))
+                {
                     throw For(path, $"the legacy checkpoint lists storage '{key}' that no tensor refers to");
+                }
+
                 string owner = storage.FirstTensorName is null ? $"storage '{key}'" : $"tensor '{storage.FirstTensorName}'";
                 long at = fs.Position;
                 if (fs.Length - at < 8)
+                {
                     throw For(path, $"the file is truncated: {owner} needs its 8-byte size at offset {N(at)} but the file ends at {N(fs.Length)}");
+                }
+
                 fs.ReadExactly(count);
                 long numel = BinaryPrimitives.ReadInt64LittleEndian(count);
                 int es = storage.DType.ElementSize();
                 if (numel < 0 || numel > long.MaxValue / es)
+                {
                     throw For(path, $"{owner} claims {N(numel)} elements at offset {N(at)}, which is impossible");
+                }
+
                 long need = numel * es;
                 if (need > fs.Length - fs.Position)
+                {
                     throw For(path, $"the file is truncated: {owner} needs {N(need)} bytes at offset {N(fs.Position)} but the file ends at {N(fs.Length)}");
+                }
+
                 if (need > Array.MaxLength)
+                {
                     throw For(path, $"{owner} has {N(need)} bytes, more than one array can hold");
+                }
+
                 var data = new byte[need];
                 fs.ReadExactly(data);
                 storage.Data = data;
@@ -374,33 +413,58 @@ public static class PyTorchCheckpoint
     private static StorageRef LegacyStorage(string path, Dictionary<string, StorageRef> storages, object[] pid)
     {
         if (pid.Length > 0 && pid[0] is "module")
+        {
             throw For(path, "refused to load a pickled module class: the checkpoint holds a whole model, not a state dict");
+        }
         // ('storage', storage_type, root_key, location, numel, view_metadata)
         var (dtype, key, numel) = ParseStoragePid(path, pid, 6);
         if (!storages.TryGetValue(key, out var root))
+        {
             storages[key] = root = new StorageRef(key, dtype, numel);
+        }
+
         if (pid[5] is null)
+        {
             return root;
+        }
         // An old-style view: (view_key, offset, view_size) into the root storage.
         if (pid[5] is not object[] { Length: 3 } view || view[0] is not string viewKey)
+        {
             throw For(path, "the object pickle has a malformed storage view");
+        }
+
         if (storages.TryGetValue(viewKey, out var existing))
+        {
             return existing;
+        }
+
         long offset = SafeUnpickler.ToLong(view[1]);
         long size = SafeUnpickler.ToLong(view[2]);
         if (offset < 0 || size < 0 || offset > numel || size > numel - offset)
+        {
             throw For(path, $"storage view '{viewKey}' covers elements {N(offset)} to {N(offset + size)} of a storage of {N(numel)}");
+        }
+
         return storages[viewKey] = new StorageRef(viewKey, dtype, size, root, offset);
     }
 
     private static (DType DType, string Key, long Numel) ParseStoragePid(string path, object[] pid, int length)
     {
         if (pid.Length != length || pid[0] is not "storage")
+        {
             throw For(path, $"the pickle has a persistent id that is not a torch storage reference ({pid.Length} fields)");
+        }
+
         if (pid[1] is not SafeUnpickler.StorageType type)
+        {
             throw For(path, "the pickle has a storage reference without a storage type");
+        }
+
         if (pid[2] is not string key)
+        {
             throw For(path, "the pickle has a storage reference without a key");
+        }
+
         long numel;
         try
         {
@@ -411,7 +475,10 @@ public static class PyTorchCheckpoint
             throw For(path, $"storage '{key}' has no element count", e);
         }
         if (numel < 0)
+        {
             throw For(path, $"storage '{key}' has a negative element count");
+        }
+
         return (type.DType, key, numel);
     }
 
@@ -419,7 +486,10 @@ public static class PyTorchCheckpoint
     {
         int es = s.DType.ElementSize();
         if (s.Numel > long.MaxValue / es)
+        {
             throw For(path, $"tensor '{tensorName}' has a storage of {N(s.Numel)} elements, which is impossible");
+        }
+
         return s.Numel * es;
     }
 
@@ -427,7 +497,10 @@ public static class PyTorchCheckpoint
     private static void NameStorages(object? node, string? name, int depth, HashSet<object> seen)
     {
         if (depth > MaxDepth || node is null || node is string || !seen.Add(node))
+        {
             return;
+        }
+
         switch (node)
         {
             case TensorRef t:
@@ -436,11 +509,17 @@ public static class PyTorchCheckpoint
                 break;
             case Hashtable h:
                 foreach (DictionaryEntry e in h)
+                {
                     NameStorages(e.Value, e.Key as string ?? name, depth + 1, seen);
+                }
+
                 break;
             case IList l:
                 foreach (object? o in l)
+                {
                     NameStorages(o, name, depth + 1, seen);
+                }
+
                 break;
         }
     }
@@ -451,7 +530,9 @@ public static class PyTorchCheckpoint
     {
         var entries = new List<KeyValuePair<object, object?>>(h.Count);
         foreach (DictionaryEntry e in h)
+        {
             entries.Add(new(e.Key, e.Value));
+        }
         // Razorvine gives dicts as Hashtables (and fills SETITEMS batches backwards), so order keys by
         // where their strings first appear in the pickle: the order Python wrote them.
         return entries
@@ -463,21 +544,31 @@ public static class PyTorchCheckpoint
     private static List<KeyValuePair<string, TensorRef>> Unwrap(RawCheckpoint raw, object? node, int depth)
     {
         if (node is not Hashtable dict)
+        {
             throw For(raw.Path, node is TensorRef
                 ? "the checkpoint holds a single tensor, not a state dict"
                 : $"the checkpoint holds {Describe(node)}, not a state dict");
+        }
+
         var entries = OrderedEntries(raw, dict);
         var tensors = entries
             .Where(e => e.Key is string && e.Value is TensorRef)
             .Select(e => new KeyValuePair<string, TensorRef>((string)e.Key, (TensorRef)e.Value!))
             .ToList();
         if (tensors.Count > 0)
+        {
             return tensors;
+        }
+
         if (depth < 4)
         {
             foreach (string key in WrapperKeys)
+            {
                 if (dict[key] is Hashtable inner && HoldsTensors(inner))
+                {
                     return Unwrap(raw, inner, depth + 1);
+                }
+            }
         }
         string keys = string.Join(", ", entries.Take(8).Select(e => $"'{e.Key}'")) + (entries.Count > 8 ? ", ..." : "");
         throw For(raw.Path, entries.Count == 0
@@ -489,10 +580,18 @@ public static class PyTorchCheckpoint
     {
         // Bounded: a hostile pickle can nest dicts far deeper than the call stack.
         if (depth > MaxDepth)
+        {
             return false;
+        }
+
         foreach (DictionaryEntry e in h)
+        {
             if (e.Value is TensorRef || (e.Value is Hashtable inner && HoldsTensors(inner, depth + 1)))
+            {
                 return true;
+            }
+        }
+
         return false;
     }
 
@@ -513,7 +612,10 @@ public static class PyTorchCheckpoint
         List<KeyValuePair<string, TensorData>> tensors, Dictionary<object, TensorData> cache)
     {
         if (depth > MaxDepth)
+        {
             throw For(raw.Path, $"the checkpoint nests containers more than {MaxDepth} levels deep");
+        }
+
         string Child(object key) => path.Length == 0 ? $"{key}" : $"{path}.{key}";
         switch (node)
         {
@@ -528,7 +630,10 @@ public static class PyTorchCheckpoint
             case Hashtable h:
                 var dict = new OrderedDictionary<object, object?>();
                 foreach (var (k, v) in OrderedEntries(raw, h))
+                {
                     dict[k] = Convert(raw, v, Child(k), depth + 1, tensors, cache);
+                }
+
                 return dict;
             case object[] tuple:
                 return tuple.Select((v, i) => Convert(raw, v, Child(i), depth + 1, tensors, cache)).ToArray();
@@ -553,7 +658,10 @@ public static class PyTorchCheckpoint
         long start = s.ElementOffset * es;
         long length = s.Root is null ? data.Length : s.Numel * es;
         if (start + length > data.Length)
+        {
             throw For(path, $"the file is truncated: storage '{s.Key}' of '{name}' needs {N(start + length)} bytes but holds {N(data.Length)}");
+        }
+
         return new TensorData(s.DType, [length / es], data.AsSpan((int)start, (int)length).ToArray());
     }
 
@@ -567,7 +675,10 @@ public static class PyTorchCheckpoint
         int es = storage.DType.ElementSize();
         long available = data.Length / es - storage.ElementOffset;
         if (storage.Root is not null)
+        {
             available = Math.Min(available, storage.Numel);
+        }
+
         string shapeText = string.Join(", ", t.Shape);
 
         long numel = 1;
@@ -576,7 +687,10 @@ public static class PyTorchCheckpoint
             foreach (long d in t.Shape)
             {
                 if (d < 0)
+                {
                     throw For(path, $"tensor '{name}' has a negative size in shape [{shapeText}]");
+                }
+
                 numel = checked(numel * d);
             }
         }
@@ -585,32 +699,49 @@ public static class PyTorchCheckpoint
             throw For(path, $"tensor '{name}' has shape [{shapeText}], which is too large");
         }
         if (numel > Array.MaxLength / es)
+        {
             throw For(path, $"tensor '{name}' has shape [{shapeText}], more than one array can hold");
+        }
+
         if (numel == 0)
+        {
             return new TensorData(storage.DType, t.Shape, []);
+        }
+
         if (t.Offset < 0 || t.Stride.Any(s => s < 0))
+        {
             throw For(path, $"tensor '{name}' has a negative storage offset or stride");
+        }
 
         long last = t.Offset;
         try
         {
             for (int i = 0; i < t.Shape.Length; i++)
+            {
                 last = checked(last + (t.Shape[i] - 1) * t.Stride[i]);
+            }
         }
         catch (OverflowException)
         {
             throw For(path, $"tensor '{name}' has strides that reach outside any storage");
         }
         if (last >= available)
+        {
             throw For(path, $"the file is truncated or damaged: tensor '{name}' of shape [{shapeText}] needs element {N(last)} of its storage but the storage holds {N(Math.Max(available, 0))}");
+        }
 
         var result = new byte[numel * es];
         long baseByte = (storage.ElementOffset + t.Offset) * es;
         var contiguous = TensorData.ContiguousStrides(t.Shape);
         bool isContiguous = true;
         for (int i = 0; i < t.Shape.Length; i++)
+        {
             if (t.Shape[i] > 1 && t.Stride[i] != contiguous[i])
+            {
                 isContiguous = false;
+            }
+        }
+
         if (isContiguous)
         {
             Buffer.BlockCopy(data, (int)baseByte, result, 0, result.Length);
@@ -629,7 +760,10 @@ public static class PyTorchCheckpoint
                     index[d]++;
                     src += t.Stride[d];
                     if (index[d] < t.Shape[d])
+                    {
                         break;
+                    }
+
                     src -= index[d] * t.Stride[d];
                     index[d] = 0;
                 }

@@ -1,8 +1,7 @@
-using Res2Net.IO;
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Res2Net.IO;
 using static Res2Net.Weights.CheckpointFormatException;
 
 namespace Res2Net.Weights;
@@ -17,6 +16,7 @@ public static class SafeTensors
     /// <summary>The reference implementation refuses headers above 100 MB.</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
+    /// <summary>The tensors of a safetensors file, in file (offset) order.</summary>
     public static IReadOnlyDictionary<string, TensorData> ReadStateDict(string path) => ReadStateDict(path, out _);
 
     /// <summary>The tensors in file (offset) order, and the header's <c>__metadata__</c> (empty if none).</summary>
@@ -25,16 +25,28 @@ public static class SafeTensors
         using var fs = FormatFiles.Open(path);
         long length = fs.Length;
         if (length == 0)
+        {
             throw For(path, "the file is empty");
+        }
+
         if (length < 8)
+        {
             throw For(path, $"the file is truncated: a safetensors file starts with an 8-byte header length but the file has {N(length)} bytes");
+        }
+
         Span<byte> head = stackalloc byte[8];
         fs.ReadExactly(head);
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(head);
         if (headerLength > (ulong)(length - 8))
+        {
             throw For(path, $"the file is truncated: the safetensors header length is {N((long)Math.Min(headerLength, long.MaxValue))} bytes but only {N(length - 8)} follow");
+        }
+
         if (headerLength > MaxHeaderBytes)
+        {
             throw For(path, $"the safetensors header length is {N((long)headerLength)} bytes, more than the {N(MaxHeaderBytes)} allowed");
+        }
+
         var header = new byte[headerLength];
         fs.ReadExactly(header);
         long dataStart = 8 + (long)headerLength;
@@ -46,20 +58,32 @@ public static class SafeTensors
         {
             using var doc = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
                 throw For(path, "the safetensors header is not a JSON object");
+            }
+
             var names = new HashSet<string>();
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
                 if (!names.Add(prop.Name))
+                {
                     throw For(path, $"the safetensors header names '{prop.Name}' twice");
+                }
+
                 if (prop.Name == "__metadata__")
                 {
                     if (prop.Value.ValueKind != JsonValueKind.Object)
+                    {
                         throw For(path, "the safetensors __metadata__ is not a JSON object");
+                    }
+
                     foreach (var m in prop.Value.EnumerateObject())
+                    {
                         meta[m.Name] = m.Value.ValueKind == JsonValueKind.String
                             ? m.Value.GetString()!
                             : throw For(path, $"the safetensors __metadata__ value '{m.Name}' is not a string");
+                    }
+
                     continue;
                 }
                 entries.Add(ParseEntry(path, prop));
@@ -76,15 +100,23 @@ public static class SafeTensors
         foreach (var e in entries)
         {
             if (e.Begin != expected)
+            {
                 throw For(path, e.Begin < expected
                     ? $"tensor '{e.Name}' at data offset {N(e.Begin)} overlaps the tensor before it, which ends at {N(expected)}"
                     : $"the safetensors data has a hole of {N(e.Begin - expected)} bytes before tensor '{e.Name}'");
+            }
+
             if (e.End > dataLength)
+            {
                 throw For(path, $"the file is truncated: tensor '{e.Name}' needs {N(e.End - e.Begin)} bytes at offset {N(dataStart + e.Begin)} but the file ends at {N(length)}");
+            }
+
             expected = e.End;
         }
         if (expected != dataLength)
+        {
             throw For(path, $"the safetensors data has {N(dataLength - expected)} bytes after the last tensor");
+        }
 
         var result = new OrderedDictionary<string, TensorData>();
         foreach (var e in entries)
@@ -106,15 +138,24 @@ public static class SafeTensors
             || !v.TryGetProperty("dtype", out var dtypeEl) || dtypeEl.ValueKind != JsonValueKind.String
             || !v.TryGetProperty("shape", out var shapeEl) || shapeEl.ValueKind != JsonValueKind.Array
             || !v.TryGetProperty("data_offsets", out var offEl) || offEl.ValueKind != JsonValueKind.Array || offEl.GetArrayLength() != 2)
+        {
             throw For(path, $"the safetensors entry '{name}' lacks a dtype, shape or data_offsets pair");
+        }
+
         string dtypeName = dtypeEl.GetString()!;
         if (!DTypes.TryFromSafeTensorsName(dtypeName, out var dtype))
+        {
             throw For(path, $"tensor '{name}' has safetensors dtype '{dtypeName}', which is not supported");
+        }
+
         var shape = new List<long>();
         foreach (var d in shapeEl.EnumerateArray())
         {
             if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out long dim) || dim < 0)
+            {
                 throw For(path, $"tensor '{name}' has a shape that is not a list of non-negative integers");
+            }
+
             shape.Add(dim);
         }
         long begin = 0, end = 0;
@@ -122,24 +163,42 @@ public static class SafeTensors
         foreach (var o in offEl.EnumerateArray())
         {
             if (o.ValueKind != JsonValueKind.Number || !o.TryGetInt64(out long x) || x < 0)
+            {
                 throw For(path, $"tensor '{name}' has data_offsets that are not non-negative integers");
-            if (i++ == 0) begin = x; else end = x;
+            }
+
+            if (i++ == 0)
+            {
+                begin = x;
+            }
+            else
+            {
+                end = x;
+            }
         }
         if (end < begin)
+        {
             throw For(path, $"tensor '{name}' has data_offsets [{N(begin)}, {N(end)}] that end before they begin");
+        }
+
         long numel;
         try
         {
             numel = TensorData.CountElements(shape);
             if (checked(numel * dtype.ElementSize()) != end - begin)
+            {
                 throw For(path, $"tensor '{name}' of shape [{string.Join(", ", shape)}] and dtype {dtypeName} needs {N(numel * dtype.ElementSize())} bytes but its data_offsets span {N(end - begin)}");
+            }
         }
         catch (OverflowException)
         {
             throw For(path, $"tensor '{name}' has shape [{string.Join(", ", shape)}], which is too large");
         }
         if (end - begin > Array.MaxLength)
+        {
             throw For(path, $"tensor '{name}' has {N(end - begin)} bytes, more than one array can hold");
+        }
+
         return (name, dtype, shape.ToArray(), begin, end);
     }
 
@@ -159,7 +218,10 @@ public static class SafeTensors
             {
                 json.WriteStartObject("__metadata__");
                 foreach (var (k, v) in metadata)
+                {
                     json.WriteString(k, v);
+                }
+
                 json.WriteEndObject();
             }
             long offset = 0;
@@ -167,13 +229,19 @@ public static class SafeTensors
             foreach (var (name, t) in list)
             {
                 if (name == "__metadata__" || !names.Add(name))
+                {
                     throw new ArgumentException($"tensor name '{name}' is reserved or used twice.", nameof(tensors));
+                }
+
                 t.Validate($"tensor '{name}'");
                 json.WriteStartObject(name);
                 json.WriteString("dtype", t.DType.SafeTensorsName());
                 json.WriteStartArray("shape");
                 foreach (long d in t.Shape)
+                {
                     json.WriteNumberValue(d);
+                }
+
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
@@ -185,7 +253,10 @@ public static class SafeTensors
             json.WriteEndObject();
         }
         while (buffer.Length % 8 != 0)
+        {
             buffer.WriteByte((byte)' ');
+        }
+
         byte[] header = buffer.ToArray();
 
         AtomicFile.Write(path, fs =>
@@ -195,7 +266,9 @@ public static class SafeTensors
             fs.Write(len);
             fs.Write(header);
             foreach (var (_, t) in list)
+            {
                 fs.Write(t.Data);
+            }
         });
     }
 }

@@ -63,7 +63,9 @@ internal sealed class NumpyDType(string kind)
     {
         // state = (version, byteorder, subarray, names, fields, elsize, alignment, flags)
         if (state is object[] { Length: > 1 } t && t[1] is string { Length: 1 } order)
+        {
             ByteOrder = order[0];
+        }
     }
 }
 
@@ -111,8 +113,13 @@ internal sealed class SafeUnpickler : Unpickler
         {
             // Razorvine wraps exceptions from __setstate__; keep ours whole.
             for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+            {
                 if (inner is CheckpointFormatException cfe)
+                {
                     throw cfe;
+                }
+            }
+
             throw For(path, $"{what} is not a valid pickle ({e.GetType().Name}: {e.Message.TrimEnd('.', '\n')})", e);
         }
         finally
@@ -148,12 +155,18 @@ internal sealed class SafeUnpickler : Unpickler
         // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
         // and the older _rebuild_tensor(storage, storage_offset, size, stride).
         if (Arg(args, 0) is not StorageRef storage)
+        {
             throw new PickleException("a tensor's storage is not a storage reference");
+        }
+
         long offset = ToLong(Arg(args, 1));
         long[] shape = ToLongs(Arg(args, 2), "a tensor's size");
         long[] stride = ToLongs(Arg(args, 3), "a tensor's stride");
         if (shape.Length != stride.Length)
+        {
             throw new PickleException($"a tensor has {shape.Length} sizes but {stride.Length} strides");
+        }
+
         return new TensorRef(storage, offset, shape, stride);
     }
 
@@ -162,9 +175,16 @@ internal sealed class SafeUnpickler : Unpickler
         var dict = new PickledOrderedDict();
         // OrderedDict(iterable of pairs), as some writers emit.
         if (args.Length > 0 && args[0] is IEnumerable items and not string)
+        {
             foreach (var item in items)
+            {
                 if (item is object[] { Length: 2 } pair)
+                {
                     dict[pair[0]] = pair[1];
+                }
+            }
+        }
+
         return dict;
     }
 
@@ -182,7 +202,10 @@ internal sealed class SafeUnpickler : Unpickler
     {
         // numpy.core.multiarray.scalar(dtype, raw bytes): decode the common numeric kinds.
         if (Arg(args, 0) is not NumpyDType dtype)
+        {
             throw new PickleException("numpy scalar without a dtype");
+        }
+
         byte[] raw = Arg(args, 1) switch
         {
             byte[] b => b,
@@ -190,7 +213,10 @@ internal sealed class SafeUnpickler : Unpickler
             _ => throw new PickleException("numpy scalar without data"),
         };
         if (dtype.ByteOrder == '>')
+        {
             Array.Reverse(raw);
+        }
+
         return (dtype.Kind, raw.Length) switch
         {
             ("f8", 8) => BitConverter.ToDouble(raw),

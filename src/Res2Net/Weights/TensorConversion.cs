@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Res2Net.Weights;
@@ -6,6 +5,7 @@ namespace Res2Net.Weights;
 /// <summary>Moves tensors between the format layer (<see cref="TensorData"/>, no LibTorch) and TorchSharp.</summary>
 public static class TensorConversion
 {
+    /// <summary>A CPU tensor with the data (copied).</summary>
     public static Tensor ToTensor(this TensorData data)
     {
         var t = empty(data.Shape, ToScalarType(data.DType));
@@ -17,6 +17,7 @@ public static class TensorConversion
         return t;
     }
 
+    /// <summary>The tensor's data as contiguous little-endian bytes (copied).</summary>
     public static TensorData ToTensorData(this Tensor tensor)
     {
         using var scope = NewDisposeScope();
@@ -24,6 +25,7 @@ public static class TensorConversion
         return new TensorData(FromScalarType(t.dtype), t.shape, t.numel() == 0 ? [] : t.bytes.ToArray());
     }
 
+    /// <summary>LibTorch's element type for a <see cref="DType"/>.</summary>
     public static ScalarType ToScalarType(DType d) => d switch
     {
         DType.Float32 => ScalarType.Float32,
@@ -39,6 +41,7 @@ public static class TensorConversion
         _ => throw new ArgumentOutOfRangeException(nameof(d), $"No LibTorch type for {d}."),
     };
 
+    /// <summary>The <see cref="DType"/> of a LibTorch element type.</summary>
     public static DType FromScalarType(ScalarType t) => t switch
     {
         ScalarType.Float32 => DType.Float32,

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Res2Net.Caching;
 using Res2Net.Models;
-using Res2Net.Weights;
 
 namespace Res2Net.Tests.Download;
 
@@ -44,7 +43,9 @@ internal sealed class CacheFolder : IDisposable
         try
         {
             if (Directory.Exists(Path))
+            {
                 Directory.Delete(Path, recursive: true);
+            }
         }
         catch (IOException)
         {
@@ -62,14 +63,18 @@ internal sealed class ProgressLog : IProgress<DownloadProgress>
         get
         {
             lock (_reports)
+            {
                 return [.. _reports];
+            }
         }
     }
 
     public void Report(DownloadProgress value)
     {
         lock (_reports)
+        {
             _reports.Add(value);
+        }
     }
 }
 

@@ -125,7 +125,10 @@ internal sealed class LocalHttpServer : IAsyncDisposable
         while (head.Count < 4 || head[^4] != '\r' || head[^3] != '\n' || head[^2] != '\r' || head[^1] != '\n')
         {
             if (await stream.ReadAsync(one, ct) == 0)
+            {
                 throw new IOException("the client closed the connection before the end of the request head");
+            }
+
             head.Add(one[0]);
         }
 

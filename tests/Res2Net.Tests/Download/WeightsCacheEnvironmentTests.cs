@@ -1,5 +1,4 @@
 using Res2Net.Caching;
-using Res2Net.Weights;
 using Xunit;
 
 namespace Res2Net.Tests.Download;

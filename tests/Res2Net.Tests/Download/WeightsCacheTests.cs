@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Res2Net.Caching;
-using Res2Net.Weights;
 using Xunit;
 
 namespace Res2Net.Tests.Download;
@@ -18,7 +17,9 @@ public class WeightsCacheTests
 
         string path;
         using (var cache = folder.Cache())
+        {
             path = await cache.GetAsync(weights, progress);
+        }
 
         Assert.Equal(Path.Combine(folder.Path, fake.FileName), path);
         Assert.Equal(fake.Bytes, await File.ReadAllBytesAsync(path));
@@ -252,7 +253,9 @@ public class WeightsCacheTests
         finally
         {
             foreach (var c in caches)
+            {
                 c.Dispose();
+            }
         }
 
         Assert.Equal([Path.Combine(folder.Path, fake.FileName)], folder.Files);

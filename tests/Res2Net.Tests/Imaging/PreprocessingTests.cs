@@ -1,5 +1,4 @@
 using Res2Net.Imaging;
-using Res2Net.Models;
 using Res2Net.Weights;
 using Xunit;
 using Xunit.Abstractions;

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using Res2Net.LibTorch;
 using Res2Net.Models;
 using Res2Net.Tests.Models;
-using Xunit;
 using TorchSharp;
+using Xunit;
 using static TorchSharp.torch;
 
 namespace Res2Net.Tests.LibTorch;
@@ -132,8 +132,16 @@ public class LibTorchDefectTests(Xunit.Abstractions.ITestOutputHelper output)
         manual_seed(5);
         using var model = new Res2NetConfig
         {
-            Stem = StemType.Cifar, OutputStride = 4, NumClasses = 10, InChannels = 1, Layers = [1, 2, 2], Widths = [16, 32, 64],
-            StemWidth = 32, CifarStemStride = 2, Scale = 1, BaseWidth = 144,
+            Stem = StemType.Cifar,
+            OutputStride = 4,
+            NumClasses = 10,
+            InChannels = 1,
+            Layers = [1, 2, 2],
+            Widths = [16, 32, 64],
+            StemWidth = 32,
+            CifarStemStride = 2,
+            Scale = 1,
+            BaseWidth = 144,
         }.Build();
         model.train();
         var x = randn(32, 1, 28, 28);

@@ -1,5 +1,5 @@
-using TorchSharp;
 using Res2Net.Models;
+using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

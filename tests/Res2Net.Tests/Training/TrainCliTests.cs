@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Res2Net.Tests.Cli;
-using Res2Net.Training;
 using Xunit;
 
 namespace Res2Net.Tests.Training;

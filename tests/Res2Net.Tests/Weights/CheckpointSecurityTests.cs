@@ -157,9 +157,15 @@ public class CheckpointSecurityTests
     {
         var p = new PickleBytes().Proto();
         for (int i = 0; i < 100_000; i++)
+        {
             p.EmptyList();
+        }
+
         for (int i = 0; i < 99_999; i++)
+        {
             p.Append();
+        }
+
         byte[] pkl = p.Stop().ToArray();
         using var dir = new TempDir();
         string path = dir.File("deep.pth");
@@ -173,10 +179,16 @@ public class CheckpointSecurityTests
     {
         var p = new PickleBytes().Proto().EmptyDict().Str("state_dict");
         for (int i = 0; i < 100_000; i++)
+        {
             p.EmptyDict().Str("a");
+        }
+
         p.FloatTensor("0", 1, [1], [1], false);
         for (int i = 0; i < 100_000; i++)
+        {
             p.SetItem();
+        }
+
         byte[] pkl = p.SetItem().Stop().ToArray();
         using var dir = new TempDir();
         string path = dir.File("deepdict.pth");

@@ -2,7 +2,6 @@ using Res2Net.Models;
 using Res2Net.Tests.Models;
 using Res2Net.Weights;
 using Xunit;
-using static TorchSharp.torch;
 
 namespace Res2Net.Tests.Weights;
 

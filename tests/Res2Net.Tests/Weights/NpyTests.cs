@@ -72,9 +72,14 @@ public class NpyTests
         ms.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', major, 0]);
         byte[] h = Encoding.Latin1.GetBytes(header + "\n");
         if (major == 1)
+        {
             ms.Write(BitConverter.GetBytes((ushort)h.Length));
+        }
         else
+        {
             ms.Write(BitConverter.GetBytes((uint)h.Length));
+        }
+
         ms.Write(h);
         ms.Write(new byte[dataBytes]);
         string path = dir.File("a.npy");

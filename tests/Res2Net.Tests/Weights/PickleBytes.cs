@@ -60,10 +60,25 @@ internal sealed class PickleBytes
         Global("torch._utils", "_rebuild_tensor_v2").Mark();
         Mark().Str("storage").Global("torch", "FloatStorage").Str(key).Str("cpu").Long(numel);
         if (legacy)
+        {
             None();
+        }
+
         Tuple().BinPersId().Int(0);
-        Mark(); foreach (long d in shape) Long(d); Tuple();
-        Mark(); foreach (long d in stride) Long(d); Tuple();
+        Mark();
+        foreach (long d in shape)
+        {
+            Long(d);
+        }
+
+        Tuple();
+        Mark();
+        foreach (long d in stride)
+        {
+            Long(d);
+        }
+
+        Tuple();
         False().Global("collections", "OrderedDict").EmptyTuple().Reduce();
         return Tuple().Reduce();
     }
@@ -89,7 +104,10 @@ internal sealed class PickleBytes
         }
         Add("archive/data.pkl", dataPkl);
         foreach (var (key, data) in storages)
+        {
             Add($"archive/data/{key}", data);
+        }
+
         Add("archive/version", "3\n"u8.ToArray());
     }
 }

@@ -1,9 +1,8 @@
 using System.IO.Compression;
 using System.Text.Json;
+using Res2Net.Tests.Models;
 using Res2Net.Weights;
 using Xunit;
-
-using Res2Net.Tests.Models;
 
 namespace Res2Net.Tests.Weights;
 
@@ -84,8 +83,13 @@ public class PyTorchCheckpointTests
         Assert.Equal([6L, 4], sd["view_t"].Shape);
         var transposed = new float[24];
         for (int r = 0; r < 6; r++)
+        {
             for (int c = 0; c < 4; c++)
+            {
                 transposed[r * 4 + c] = c * 6 + r;
+            }
+        }
+
         Assert.Equal(transposed, sd["view_t"].ToFloatArray());
 
         Assert.Equal([2L, 3], sd["view_slice"].Shape);
@@ -209,7 +213,10 @@ public class PyTorchCheckpointTests
         p.Proto().EmptyList().Str("0").Append().Stop();
         p.Raw(BitConverter.GetBytes(numelInData));
         foreach (float f in data)
+        {
             p.Raw(BitConverter.GetBytes(f));
+        }
+
         return p.ToArray();
     }
 }
