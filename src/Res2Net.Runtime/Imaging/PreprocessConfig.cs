@@ -82,6 +82,11 @@ public sealed record PreprocessConfig
         other is not null && InputSize == other.InputSize && CropPct.Equals(other.CropPct) && Interpolation == other.Interpolation
         && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
 
+    /// <summary>"224 px, crop 0.875, bilinear, mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225]".</summary>
+    public override string ToString() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{InputSize} px, crop {CropPct}, {Interpolation}, mean [{string.Join(", ", Mean)}], std [{string.Join(", ", Std)}]");
+
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(InputSize, CropPct, Interpolation, Mean.Count, Mean.FirstOrDefault(), Std.FirstOrDefault());
 }

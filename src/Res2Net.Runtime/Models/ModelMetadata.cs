@@ -43,6 +43,17 @@ public sealed record ModelMetadata
     /// <summary>The evaluation transform, normalised over <see cref="InChannels"/> channels.</summary>
     public required PreprocessConfig Preprocess { get; init; }
 
+    /// <inheritdoc/>
+    public bool Equals(ModelMetadata? other) =>
+        other is not null && Model == other.Model && InChannels == other.InChannels && NumClasses == other.NumClasses
+        && ClassNames.SequenceEqual(other.ClassNames) && Preprocess.Equals(other.Preprocess);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Model, InChannels, NumClasses, ClassNames.Count, Preprocess);
+
+    /// <summary>The record as <see cref="ToJson"/> writes it.</summary>
+    public override string ToString() => ToJson();
+
     /// <summary>The name of class <paramref name="index"/>: its recorded name, or the index as text.</summary>
     public string Label(int index) =>
         index >= 0 && index < ClassNames.Count ? ClassNames[index] : index.ToString(CultureInfo.InvariantCulture);
