@@ -13,6 +13,7 @@ internal static partial class Errors
     private static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
     {
         ["weightsPath"] = "--weights FILE",
+        ["TrainOptions.Resume"] = "--resume",
         ["modelName"] = "--model",
         ["BatchSize"] = "--batch-size",
         ["TopK"] = "--topk",
@@ -66,8 +67,9 @@ internal static partial class Errors
 
     /// <summary>Replaces library parameter names in a sentence with the flags that set them.</summary>
     public static string Translate(string message) =>
-        Word().Replace(message, m => m.Groups[1].Value is "weightsPath" or "modelName" && Flags.TryGetValue(m.Groups[1].Value, out var flag) ? flag : m.Value);
+        Word().Replace(message, m => Flags.TryGetValue(m.Groups[1].Value, out var flag) ? flag : m.Value);
 
-    [GeneratedRegex(@"\b(weightsPath|modelName)\b")]
+    // Only the names the library uses inside sentences: weightsPath, modelName, and options as TrainOptions.Resume.
+    [GeneratedRegex(@"\b(weightsPath|modelName|TrainOptions\.Resume)\b")]
     private static partial Regex Word();
 }

@@ -117,7 +117,7 @@ internal static class TrainCommand
         private Progress? bar;
         private string status = "";
 
-        public void Info(string message) => Console.Error.WriteLine(message);
+        public void Info(string message) => Console.Error.WriteLine(Errors.Translate(message));
 
         public void EpochStarted(int epoch, int epochs, int steps, int firstStep)
         {

@@ -185,7 +185,7 @@ public sealed class Trainer
                         TrainingCheckpoint.Save(stateFile, model, optimizer, progress);
                     }
 
-                    observer.Info($"stopped at epoch {epoch}, step {step}; {(stateFile is null ? "nothing saved (no output directory)" : $"saved {stateFile}, continue with --resume")}");
+                    observer.Info($"stopped at epoch {epoch}, step {step}; {(stateFile is null ? "nothing saved (no output directory)" : $"saved {stateFile}, resume with TrainOptions.Resume")}");
                     return new TrainResult(history, bestEpoch, bestTop1, true, elapsedBefore + clock.Elapsed.TotalSeconds, model.Metadata);
                 }
 

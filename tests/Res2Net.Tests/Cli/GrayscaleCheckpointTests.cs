@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Res2Net.Engines;
-using Res2Net.Models;
 using Res2Net.Weights;
 using Xunit;
 
