@@ -3,6 +3,12 @@ using System.CommandLine.Help;
 using Res2Net.Cli;
 using Res2Net.Cli.Commands;
 
+// Piped or redirected, tables keep their rows whole: Spectre would otherwise wrap them at 80 columns, breaking numbers.
+if (Console.IsOutputRedirected)
+{
+    Spectre.Console.AnsiConsole.Profile.Width = 1024;
+}
+
 // A plain command as the root, so that help shows the tool's name (a RootCommand takes the assembly's, Res2Net.Cli).
 var root = new Command("res2net", "Res2Net for .NET: build, load, run and convert the Res2Net model family.")
 {

@@ -26,11 +26,17 @@ internal static class BenchCommand
         var precision = Options.Precision();
         var fixedShape = new Option<bool>("--static") { Description = "onnx: export with a fixed batch too (the size is always fixed)." };
         var format = Options.Format("table", "json");
+        var photos = new Option<string[]>("--photos")
+        {
+            Description = "Also time the whole pipeline on these photos or folders (decode, preprocess, model, top-k, as classify runs it), beside the model alone.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var decodeThreads = new Option<int?>("--decode-threads") { Description = "--photos: photos decoded at once (default: one fewer than the cores, at least one)." };
         var command = new Command("bench", "Time a model: warm-up, then timed runs; throughput, latency, peak memory, GFLOP/s.")
         {
-            model, engine, precision, weights, onnx, batch, size, threads, seconds, fixedShape, format,
+            model, engine, precision, weights, onnx, batch, size, threads, seconds, fixedShape, format, photos, decodeThreads,
         };
-        command.SetAction((parse, _) => Run.GuardedAsync(parse, cancel =>
+        command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             int b = parse.GetValue(batch), side = parse.GetValue(size), t = parse.GetValue(threads);
@@ -65,19 +71,40 @@ internal static class BenchCommand
                 : InferenceEngines.Resolve(kind, p) == EngineKind.Onnx ? new OnnxExportCache().OpenEngine(ModelCheckpoint.Read(weightsFile, info.Name), onnxOptions, export)
                 : InferenceEngines.Load(weightsFile, info.Name, kind, p, onnxOptions);
             var label = onnxFile is null ? runner.EngineName : $"onnx:{Path.GetFileName(onnxFile)}";
-            var result = EngineBenchmark.Run(runner, info.Name, label, b, side, duration, macs, cancel);
-            if (parse.GetValue(format) == "json")
+            var results = new List<BenchmarkResult> { EngineBenchmark.Run(runner, info.Name, label, b, side, duration, macs, cancel) };
+            if (parse.GetValue(photos) is { Length: > 0 } inputs)
             {
-                Console.WriteLine(JsonSerializer.Serialize(result, Json.Indented));
-                return Task.FromResult(Run.Ok);
+                var files = Predictor.ExpandInputs(inputs, note => Console.Error.WriteLine($"res2net: {note}"));
+                var preprocess = runner.Metadata.Preprocess with { InputSize = side };
+                var predictor = new Predictor(runner, new Res2Net.Imaging.ImagePreprocessor(preprocess, runner.Metadata.InChannels));
+                var options = new BatchOptions { BatchSize = b, DecodeThreads = parse.GetValue(decodeThreads) };
+                options.Validate();
+                results.Add(await EngineBenchmark.RunPipelineAsync(predictor, files, info.Name, label, options, duration, macs, cancel));
             }
 
-            var table = new Table().AddColumns("model", "engine", "precision", "batch", "images/s", "median ms", "p95 ms", "peak RSS MB", "GFLOP/s");
-            table.AddRow(Markup.Escape(result.Model), Markup.Escape(result.Engine), result.Precision, result.Batch.ToString(Json.Culture),
-                result.ImagesPerSecond.ToString("F2", Json.Culture), result.MedianMs.ToString("F1", Json.Culture),
-                result.P95Ms.ToString("F1", Json.Culture), result.PeakRssMb.ToString("F0", Json.Culture), result.Gflops.ToString("F1", Json.Culture));
+            if (parse.GetValue(format) == "json")
+            {
+                // One object for the model alone (as before), an array when the pipeline was timed too.
+                Console.WriteLine(results.Count == 1 ? JsonSerializer.Serialize(results[0], Json.Indented) : JsonSerializer.Serialize(results, Json.Indented));
+                return Run.Ok;
+            }
+
+            var table = new Table().AddColumns("what", "model", "engine", "precision", "batch", "images/s", "median ms", "p95 ms", "peak RSS MB", "GFLOP/s", "preprocess ms");
+            foreach (var result in results)
+            {
+                table.AddRow(result.What, Markup.Escape(result.Model), Markup.Escape(result.Engine), result.Precision, result.Batch.ToString(Json.Culture),
+                    result.ImagesPerSecond.ToString("F2", Json.Culture), result.MedianMs.ToString("F1", Json.Culture),
+                    result.P95Ms.ToString("F1", Json.Culture), result.PeakRssMb.ToString("F0", Json.Culture), result.Gflops.ToString("F1", Json.Culture),
+                    result.PreprocessMs?.ToString("F2", Json.Culture) ?? "");
+            }
+
+            if (results.Count == 2)
+            {
+                table.Caption($"pipeline / model: {results[1].ImagesPerSecond / results[0].ImagesPerSecond:F2}x");
+            }
+
             AnsiConsole.Write(table);
-            return Task.FromResult(Run.Ok);
+            return Run.Ok;
         }));
         return command;
     }

@@ -2,7 +2,21 @@ using System.Text.Json.Serialization;
 
 namespace Res2Net.Engines;
 
-/// <summary>One timed benchmark of an engine; the JSON names are the ones scripts read (`res2net bench --format json`).</summary>
+/// <summary>
+/// One timed benchmark of an engine, or of the whole photo pipeline (decode, preprocess, model, top-k); the JSON names
+/// are the ones scripts read (`res2net bench --format json`).
+/// </summary>
+/// <param name="Model">The registered model.</param>
+/// <param name="Engine">The engine ("torch", "onnx", or "onnx:FILE").</param>
+/// <param name="Batch">Images per forward pass.</param>
+/// <param name="ImagesPerSecond">Throughput.</param>
+/// <param name="MedianMs">Median time of one batch, milliseconds.</param>
+/// <param name="P95Ms">95th percentile of the time of one batch, milliseconds.</param>
+/// <param name="PeakRssMb">Peak resident memory during the timed runs, megabytes.</param>
+/// <param name="Gflops">Billions of floating-point operations per second (a multiply-accumulate counts as two).</param>
+/// <param name="Precision">The engine's number format.</param>
+/// <param name="What">"model" (one fixed batch, the model alone) or "pipeline" (photos from files to top-k).</param>
+/// <param name="PreprocessMs">Pipeline only: decoding and preprocessing of one photo on one thread, milliseconds (mean).</param>
 public sealed record BenchmarkResult(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("engine")] string Engine,
@@ -12,4 +26,6 @@ public sealed record BenchmarkResult(
     [property: JsonPropertyName("p95_ms")] double P95Ms,
     [property: JsonPropertyName("peak_rss_mb")] double PeakRssMb,
     [property: JsonPropertyName("gflops")] double Gflops,
-    [property: JsonPropertyName("precision")] string Precision = "fp32");
+    [property: JsonPropertyName("precision")] string Precision = "fp32",
+    [property: JsonPropertyName("what")] string What = "model",
+    [property: JsonPropertyName("preprocess_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? PreprocessMs = null);
