@@ -45,6 +45,7 @@ internal static partial class Errors
         ["Batch"] = "--batch",
         ["OutputStride"] = "--output-stride",
         ["FreezeStages"] = "--freeze-stages",
+        ["Style"] = "--block-style",
         ["ClassIndex"] = "--class",
         ["Stage"] = "--stage",
         ["MaxBatch"] = "--max-batch",

@@ -84,4 +84,28 @@ internal static class Options
     {
         Description = "Fraction of the resized photo kept by the center crop (default: the model's, 0.875: resize 256, crop 224).",
     };
+
+    public static Option<int?> OutputStride() => new("--output-stride")
+    {
+        Description = "8, 16 or 32: the total stride of the last stage; 16 and 8 dilate the later stages instead of striding them (dense prediction). Default: what the weights record, 32 for ImageNet weights.",
+    };
+
+    public static Option<string?> BlockStyle()
+    {
+        var option = new Option<string?>("--block-style")
+        {
+            Description = "official (timm's too), mmdetection or detectron2: whose form of the Res2Net block to build where they differ (dilated stages, the first block's pooling). Default: the one the checkpoint's key layout says it was trained with.",
+        };
+        option.AcceptOnlyFromAmong("official", "mmdetection", "detectron2");
+        return option;
+    }
+
+    /// <summary>The style named by --block-style, or null for the checkpoint's own.</summary>
+    public static Models.BlockStyle? ParseBlockStyle(string? name) => name switch
+    {
+        null => null,
+        "mmdetection" => Models.BlockStyle.MMDetection,
+        "detectron2" => Models.BlockStyle.Detectron2,
+        _ => Models.BlockStyle.Official,
+    };
 }

@@ -1,6 +1,7 @@
 using Res2Net.Engines;
 using Res2Net.Imaging;
 using Res2Net.Models;
+using Res2Net.Weights;
 
 namespace Res2Net.Cli;
 
@@ -9,21 +10,28 @@ internal static class Predictors
 {
     /// <summary>
     /// An engine for --weights (or the published weights) or --onnx, and the photo transform its metadata records,
-    /// with --size and --crop-pct over it.
+    /// with --size and --crop-pct over it, built with --output-stride and --block-style.
     /// </summary>
     public static async Task<Predictor> LoadAsync(ModelInfo info, string? weights, int? size, double? cropPct, EngineKind engineKind,
-        Precision precision, string? onnxFile, CancellationToken cancellationToken)
+        Precision precision, string? onnxFile, CancellationToken cancellationToken, int? outputStride = null, BlockStyle? style = null)
     {
         if (onnxFile is not null && weights is not null)
         {
             throw new InvalidOptionException("--onnx", "and --weights exclude each other (an ONNX file carries its weights)");
         }
 
-        // Before the weights are resolved (and perhaps downloaded): an impossible precision fails at once.
+        if (onnxFile is not null && (outputStride is not null || style is not null))
+        {
+            throw new InvalidOptionException("--onnx", "runs the graph as exported; give --output-stride and --block-style to 'export' instead");
+        }
+
+        // Before the weights are resolved (and perhaps downloaded): an impossible precision or stride fails at once.
+        info.Configure(outputStride: outputStride, style: style);
         Precisions.Check(precision, onnxFile is null ? InferenceEngines.Resolve(engineKind, precision) : EngineKind.Onnx);
         IInferenceEngine engine = onnxFile is not null
             ? OnnxEngine.Open(onnxFile)
-            : InferenceEngines.Load(await WeightsResolver.ResolveAsync(info, weights, cancellationToken).ConfigureAwait(false), info.Name, engineKind, precision);
+            : InferenceEngines.Load(ModelCheckpoint.Read(await WeightsResolver.ResolveAsync(info, weights, cancellationToken).ConfigureAwait(false), info.Name)
+                .With(outputStride, style), engineKind, precision);
         try
         {
             var recorded = engine.Metadata.Preprocess;

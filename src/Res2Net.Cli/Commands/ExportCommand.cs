@@ -41,9 +41,11 @@ internal static class ExportCommand
             Description = "--int8: photos, folders or .npy batches that represent the inputs (a few dozen images), preprocessed as classify does.",
             AllowMultipleArgumentsPerToken = true,
         };
+        var outputStride = Options.OutputStride();
+        var blockStyle = Options.BlockStyle();
         var command = new Command("export", "Write a model as an ONNX graph (batch norm folded), for ONNX Runtime and other runtimes.")
         {
-            model, weights, fresh, output, opset, batch, size, stages, split, pad, int8, calibrate,
+            model, weights, fresh, output, opset, batch, size, stages, split, pad, int8, calibrate, outputStride, blockStyle,
         };
         command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
@@ -79,8 +81,10 @@ internal static class ExportCommand
                 throw new InvalidOptionException("--calibrate", "only applies with --int8");
             }
 
-            using var net = parse.GetValue(fresh) ? info.Create()
-                : ModelCheckpoint.Read(await WeightsResolver.ResolveAsync(info, parse.GetValue(weights), cancel), info.Name).CreateModel();
+            var (stride, style) = (parse.GetValue(outputStride), Options.ParseBlockStyle(parse.GetValue(blockStyle)));
+            info.Configure(outputStride: stride, style: style);
+            using var net = parse.GetValue(fresh) ? info.Create(outputStride: stride, style: style)
+                : ModelCheckpoint.Read(await WeightsResolver.ResolveAsync(info, parse.GetValue(weights), cancel), info.Name).With(stride, style).CreateModel();
             net.eval();
             var target = parse.GetValue(output)!;
             var graph = OnnxExporter.Build(net, options);

@@ -30,10 +30,12 @@ internal static class FeaturesCommand
         var onnx = Options.OnnxFile();
         var size = Options.Size();
         var crop = Options.CropPct();
+        var outputStride = Options.OutputStride();
+        var blockStyle = Options.BlockStyle();
         var inputs = Options.Inputs();
         var command = new Command("features", "Write embeddings or stage feature maps of photos or .npy batches to a .npy (or .npz) file.")
         {
-            model, weights, stage, output, format, batchSize, engine, precision, onnx, size, crop, inputs,
+            model, weights, stage, output, format, batchSize, engine, precision, onnx, size, crop, outputStride, blockStyle, inputs,
         };
         command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
@@ -49,7 +51,8 @@ internal static class FeaturesCommand
             batch.Validate();
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             using var predictor = await Predictors.LoadAsync(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop),
-                InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(onnx), cancel);
+                InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(onnx), cancel,
+                parse.GetValue(outputStride), Options.ParseBlockStyle(parse.GetValue(blockStyle)));
             var files = Predictor.ExpandInputs(parse.GetValue(inputs)!, note => Console.Error.WriteLine($"res2net: {note}"));
             var rows = new List<(InputItem Item, FeatureRow Row)>();
             var failed = 0;

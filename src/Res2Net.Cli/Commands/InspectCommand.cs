@@ -11,7 +11,7 @@ internal static class InspectCommand
     {
         var file = new Argument<string>("file") { Description = "Checkpoint to describe." };
         var format = Options.Format("table", "json");
-        var command = new Command("inspect", "Describe a checkpoint: container, tensors, dtypes, bytes, matching registered model.") { file, format };
+        var command = new Command("inspect", "Describe a checkpoint: container, key layout (official, mmdetection, detectron2), tensors, dtypes, bytes, matching registered model.") { file, format };
         command.SetAction(parse => Run.Guarded(parse, () =>
         {
             var path = parse.GetValue(file)!;
@@ -22,7 +22,14 @@ internal static class InspectCommand
             var parameters = tensors.Where(t => !t.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal)
                 && !t.Key.EndsWith("running_mean", StringComparison.Ordinal) && !t.Key.EndsWith("running_var", StringComparison.Ordinal))
                 .Sum(t => t.Value.NumElements);
-            var matches = ModelWeights.FindMatchingModels(tensors);
+            var (layout, official) = CheckpointLayouts.ToOfficial(tensors, Path.GetFileName(path));
+            var matches = ModelWeights.FindMatchingModels(official);
+            var layoutName = layout switch
+            {
+                CheckpointLayout.MMDetection => "mmdetection",
+                CheckpointLayout.Detectron2 => "detectron2",
+                _ => "official",
+            };
             var container = kind switch
             {
                 CheckpointContainer.PyTorchZip => "pytorch-zip",
@@ -35,6 +42,7 @@ internal static class InspectCommand
                 {
                     file = path,
                     container,
+                    layout = layoutName,
                     tensors = tensors.Count,
                     dtypes,
                     bytes,
@@ -47,6 +55,7 @@ internal static class InspectCommand
             var grid = new Grid().AddColumn().AddColumn();
             grid.AddRow("file", Markup.Escape(path));
             grid.AddRow("container", container);
+            grid.AddRow("layout", layoutName + (layout == CheckpointLayout.Official ? "" : $" ({official.Count:N0} backbone tensors under the official keys)"));
             grid.AddRow("tensors", tensors.Count.ToString("N0", Json.Culture));
             grid.AddRow("dtypes", string.Join(", ", dtypes.Select(d => $"{d.Key} x{d.Value}")));
             grid.AddRow("bytes", bytes.ToString("N0", Json.Culture));

@@ -32,6 +32,11 @@ internal static class TrainCommand
         var weights = new Option<string?>("--weights", "-w") { Description = "Start from this checkpoint (fine-tuning); the classifier is replaced if its class count differs." };
         var pretrained = new Option<bool>("--pretrained") { Description = "Start from the model's published weights (downloaded once into the cache)." };
         var freeze = new Option<bool>("--freeze-backbone") { Description = "Train only the classifier." };
+        var freezeStages = new Option<int?>("--freeze-stages")
+        {
+            Description = "Freeze the stem and the first N stages, their batch norms included (mmdetection's frozen_stages): 0 the stem only.",
+        };
+        var normEval = new Option<bool>("--norm-eval") { Description = "Keep every batch norm's running statistics as loaded while training (mmdetection's norm_eval; for small batches)." };
         var backboneLr = new Option<double>("--backbone-lr-scale") { Description = "Learning-rate multiplier of everything but the classifier.", DefaultValueFactory = _ => 1 };
         var grayStem = new Option<bool>("--gray-stem") { Description = "Grayscale data on a pretrained RGB model: a 1-channel stem (RGB filters summed) instead of repeating the channel." };
         var imageSize = new Option<int?>("--image-size") { Description = "Model input side (default: the dataset's; ImageFolder images are stored at this size, default 32)." };
@@ -42,7 +47,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train or fine-tune a model on a dataset, with a checkpoint after every epoch.")
         {
             model, data, epochs, batchSize, lr, minLr, warmup, optimizer, momentum, noNesterov, weightDecay, smoothing, cropPadding, noFlip,
-            rrc, seed, threads, outDir, resume, weights, pretrained, freeze, backboneLr, grayStem, imageSize, trainLimit, testLimit, samples,
+            rrc, seed, threads, outDir, resume, weights, pretrained, freeze, freezeStages, normEval, backboneLr, grayStem, imageSize, trainLimit, testLimit, samples,
         };
         command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
@@ -73,6 +78,8 @@ internal static class TrainCommand
                 Resume = parse.GetValue(resume),
                 InitialWeights = initial,
                 FreezeBackbone = parse.GetValue(freeze),
+                FreezeStages = parse.GetValue(freezeStages),
+                NormEval = parse.GetValue(normEval),
                 BackboneLrScale = parse.GetValue(backboneLr),
                 GrayscaleStem = parse.GetValue(grayStem),
                 ImageSize = parse.GetValue(imageSize),

@@ -31,6 +31,35 @@ public sealed record ModelInfo(
             NumClasses = classes,
             ClassNames = classes == ImageNetLabels.All.Count ? ImageNetLabels.All : [],
             Preprocess = Preprocess.ForChannels(channels),
+            OutputStride = Config is Res2NetConfig r ? r.OutputStride : 32,
+        };
+    }
+
+    /// <summary>
+    /// The configuration to build: this model's, with another class count, input channel count, output stride (8, 16 or
+    /// 32, for the ImageNet ResNet-style models) or block style. Checks the combination without building anything.
+    /// </summary>
+    /// <exception cref="InvalidOptionException">The model has no such form (for example a DLA model at output stride 8).</exception>
+    public ModelConfig Configure(int? numClasses = null, int? inChannels = null, int? outputStride = null, BlockStyle? style = null)
+    {
+        var metadata = DefaultMetadata(numClasses, inChannels);
+        var config = Config with { NumClasses = metadata.NumClasses, InChannels = metadata.InChannels };
+        if (outputStride is null && style is null)
+        {
+            return config;
+        }
+
+        return config switch
+        {
+            Res2NetConfig { Stem: not StemType.Cifar } r when outputStride is null or 8 or 16 or 32 =>
+                r with { OutputStride = outputStride ?? r.OutputStride, Style = style ?? r.Style },
+            Res2NetConfig { Stem: not StemType.Cifar } => throw new InvalidOptionException("OutputStride", $"must be 8, 16 or 32 (got {outputStride})"),
+            Res2NetConfig r when outputStride is null || outputStride == r.OutputStride => r with { Style = style ?? r.Style },
+            Res2NetConfig r => throw new InvalidOptionException("OutputStride", $"must be {r.OutputStride} for {Name}, a small-image model with a fixed layout"),
+            DlaConfig when outputStride is null or 32 && style is null or BlockStyle.Official => config,
+            DlaConfig => throw new InvalidOptionException(outputStride is null or 32 ? "Style" : "OutputStride",
+                $"must be {(outputStride is null or 32 ? "Official" : "32")} for {Name}: DLA models have no dilated or mmdetection form"),
+            _ => config,
         };
     }
 }

@@ -43,10 +43,13 @@ public sealed record ModelMetadata
     /// <summary>The evaluation transform, normalised over <see cref="InChannels"/> channels.</summary>
     public required PreprocessConfig Preprocess { get; init; }
 
+    /// <summary>Total stride of the last stage (32 for classification; 16 or 8 where later stages are dilated).</summary>
+    public int OutputStride { get; init; } = 32;
+
     /// <inheritdoc/>
     public bool Equals(ModelMetadata? other) =>
         other is not null && Model == other.Model && InChannels == other.InChannels && NumClasses == other.NumClasses
-        && ClassNames.SequenceEqual(other.ClassNames) && Preprocess.Equals(other.Preprocess);
+        && OutputStride == other.OutputStride && ClassNames.SequenceEqual(other.ClassNames) && Preprocess.Equals(other.Preprocess);
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Model, InChannels, NumClasses, ClassNames.Count, Preprocess);
@@ -73,6 +76,7 @@ public sealed record ModelMetadata
             ["interpolation"] = Preprocess.Interpolation,
             ["mean"] = new JsonArray([.. Preprocess.Mean.Select(v => (JsonNode?)v)]),
             ["std"] = new JsonArray([.. Preprocess.Std.Select(v => (JsonNode?)v)]),
+            ["output_stride"] = OutputStride,
         };
         return json.ToJsonString();
     }
@@ -138,6 +142,7 @@ public sealed record ModelMetadata
             InChannels = inChannels,
             NumClasses = numClasses,
             ClassNames = names,
+            OutputStride = o.ContainsKey("output_stride") ? Int(o, "output_stride", source, 1, 64) : 32,
             Preprocess = new PreprocessConfig(Int(o, "input_size", source, 1, ImageDecoder.MaxSide), crop, mean, std, interpolation),
         };
     }

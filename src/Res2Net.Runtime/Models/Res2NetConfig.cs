@@ -29,4 +29,7 @@ public sealed record Res2NetConfig : ModelConfig
 
     /// <summary>Total stride of the last stage: 32 for classification; 16 or 8 dilate the last stages for dense prediction.</summary>
     public int OutputStride { get; init; } = 32;
+
+    /// <summary>Whose blocks the model follows where implementations differ (the official code's, or mmdetection's).</summary>
+    public BlockStyle Style { get; init; } = BlockStyle.Official;
 }

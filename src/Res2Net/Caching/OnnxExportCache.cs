@@ -44,6 +44,7 @@ public sealed class OnnxExportCache
         var weightsHash = HashFile(checkpoint.Path);
         var path = checkpoint.Path;
         var model = checkpoint.Model.Name;
+        var (outputStride, style) = (checkpoint.OutputStride, checkpoint.Style);
         ModelCheckpoint? held = checkpoint;
         var stages = new[] { FeatureStage.Pooled }.Concat(Enumerable.Range(0, StageCount(checkpoint.Model)).Select(i => (FeatureStage)(i + 1))).ToArray();
 
@@ -53,7 +54,7 @@ public sealed class OnnxExportCache
             held = null;
             if (current is null)
             {
-                current = ModelCheckpoint.Read(path, model);
+                current = ModelCheckpoint.Read(path, model).With(outputStride, style);
                 if (HashFile(path) != weightsHash)
                 {
                     throw new Res2NetException($"{path}: the checkpoint changed while an engine was using it.");
@@ -95,7 +96,7 @@ public sealed class OnnxExportCache
     {
         export.Validate();
         var metadata = checkpoint.Metadata.ToJson();
-        var key = Hash($"{checkpoint.Model.Name}|{weightsHash}|v{OnnxExporter.FormatVersion}|{export.Key}|{Hash(metadata)}")[..16];
+        var key = Hash($"{checkpoint.Model.Name}|{weightsHash}|v{OnnxExporter.FormatVersion}|{export.Key}|{Hash(metadata)}|os{checkpoint.OutputStride}|{checkpoint.Style}")[..16];
         var name = $"{Path.GetFileNameWithoutExtension(checkpoint.Path)}.{key}.onnx";
         var folders = new List<string>();
         if (options.CacheBesideWeights)

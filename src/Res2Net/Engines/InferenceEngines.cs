@@ -30,9 +30,25 @@ public static class InferenceEngines
     public static IInferenceEngine Load(string weightsPath, string? modelName = null, EngineKind kind = EngineKind.Auto,
         Precision precision = Precision.Float32, OnnxEngineOptions? onnx = null, OnnxExportCache? exports = null)
     {
+        Precisions.Check(precision, Resolve(kind, precision));
+        return Load(ModelCheckpoint.Read(weightsPath, modelName), kind, precision, onnx, exports);
+    }
+
+    /// <summary>
+    /// Opens a checkpoint already read (for example <c>ModelCheckpoint.Read(path).With(outputStride: 16)</c> for dense
+    /// features) into the engine <paramref name="kind"/> resolves to.
+    /// </summary>
+    /// <param name="checkpoint">The weights, with the output stride and block style to build.</param>
+    /// <param name="kind">The runtime; <see cref="EngineKind.Auto"/> picks the fastest exact one.</param>
+    /// <param name="precision">The number format (bfloat16 on the torch engine only).</param>
+    /// <param name="onnx">ONNX Runtime's settings.</param>
+    /// <param name="exports">Where ONNX exports are cached; null: beside the weights, else in the cache folder.</param>
+    public static IInferenceEngine Load(ModelCheckpoint checkpoint, EngineKind kind = EngineKind.Auto, Precision precision = Precision.Float32,
+        OnnxEngineOptions? onnx = null, OnnxExportCache? exports = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
         var resolved = Resolve(kind, precision);
         Precisions.Check(precision, resolved);
-        var checkpoint = ModelCheckpoint.Read(weightsPath, modelName);
         return resolved == EngineKind.Onnx
             ? (exports ?? new OnnxExportCache()).OpenEngine(checkpoint, onnx)
             : FromModel(checkpoint.CreateModel(), EngineKind.Torch, precision);

@@ -73,7 +73,17 @@ public sealed class TorchEngine : IInferenceEngine
     public static TorchEngine Load(string weightsPath, string? modelName = null, Precision precision = Precision.Float32)
     {
         Precisions.Check(precision, EngineKind.Torch);
-        var model = ModelCheckpoint.Read(weightsPath, modelName).CreateModel();
+        return Load(ModelCheckpoint.Read(weightsPath, modelName), precision);
+    }
+
+    /// <summary>Builds the model a checkpoint describes (with its output stride and block style) into an engine.</summary>
+    /// <param name="checkpoint">The weights, for example <c>ModelCheckpoint.Read(path).With(outputStride: 8)</c>.</param>
+    /// <param name="precision">The number format of the forward passes.</param>
+    public static TorchEngine Load(ModelCheckpoint checkpoint, Precision precision = Precision.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        Precisions.Check(precision, EngineKind.Torch);
+        var model = checkpoint.CreateModel();
         try
         {
             return new TorchEngine(model, precision);
@@ -129,7 +139,9 @@ public sealed class TorchEngine : IInferenceEngine
                 return wanted.Select(_ => pooled).ToArray();
             }
 
-            var maps = Model.ForwardStages(x);
+            // Stops after the deepest stage asked for, unless the pooled embedding (after the last) is asked for too.
+            var deepest = wanted.Contains(FeatureStage.Pooled) ? Model.Stages.Count : wanted.Max(s => (int)s);
+            var maps = Model.ForwardStages(x, deepest);
             return wanted.Select(s => s == FeatureStage.Pooled ? Model.ForwardHead(maps[^1], preLogits: true) : maps[(int)s - 1]).ToArray();
         });
     }

@@ -217,7 +217,7 @@ public static class OnnxExporter
                 var parts = Split(y, [(long)wp * branches, wp], $"{name}.split");
                 var grouped = Emit(cat(branch.Select(t => t.W).ToArray(), 0), cat(branch.Select(t => t.B).ToArray(), 0), block.Branches[0],
                     block.Groups * branches, parts[0], $"{name}.convs", relu: true);
-                var last = Pool(block, parts[1], $"{name}.pool");
+                var last = block.PoolsLastGroup ? Pool(block, parts[1], $"{name}.pool") : parts[1];
                 merged = g.Node("Concat", $"{name}.cat", [grouped, last], Int("axis", 1));
             }
             else
@@ -232,7 +232,7 @@ public static class OnnxExporter
                     outputs[i] = sp;
                 }
 
-                outputs[branches] = block.FirstInStage ? Pool(block, splits[branches], $"{name}.pool") : splits[branches];
+                outputs[branches] = block.PoolsLastGroup ? Pool(block, splits[branches], $"{name}.pool") : splits[branches];
                 merged = g.Node("Concat", $"{name}.cat", outputs, Int("axis", 1));
             }
 
@@ -340,6 +340,13 @@ public static class OnnxExporter
                 var stride = block.ShortcutStride;
                 x = g.Node("AveragePool", $"{name}.0", [x], Ints("kernel_shape", stride, stride), Ints("strides", stride, stride),
                     Int("ceil_mode", 1), Int("count_include_pad", 0));
+            }
+            else if (block.ShortcutPool == ShortcutPool.AverageSame)
+            {
+                // timm's AvgPool2dSame(2, 1): zeros appended at the bottom and right, then 2x2 averages that count them.
+                var pads = g.Int64Initializer($"{name}.0.pads", 0, 0, 0, 0, 0, 0, 1, 1);
+                var padded = g.Node("Pad", $"{name}.0.pad", [x, pads]);
+                x = g.Node("AveragePool", $"{name}.0", [padded], Ints("kernel_shape", 2, 2), Ints("strides", 1, 1));
             }
 
             return Emit(projection, projection.Groups, x, $"{name}.1");

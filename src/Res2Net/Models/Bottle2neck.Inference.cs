@@ -94,6 +94,7 @@ internal sealed partial class Bottle2neck
         private Tensor? wDown, bDown;
         private readonly ShortcutPool downPool;
         private readonly long downStride;
+        private readonly long conv1Stride;
 
         public InferencePlan(Bottle2neck block, bool groupFirstBlock)
         {
@@ -104,6 +105,7 @@ internal sealed partial class Bottle2neck
             // LibTorch's defect 1 (LibTorchDefects.ChannelPadding): plain groups of 17-31, 33-47 ... channels are padded.
             padded = LibTorchDefects.PaddedWidth(width, block.Groups);
             var scale = block.Scale;
+            conv1Stride = folded.Conv1.Stride;
 
             // Where the branches run one at a time, each reads its padded group as a window of conv1's unpadded map:
             // branch i reads `padded` channels from i * width, the extra ones belong to the next group and meet zero
@@ -175,7 +177,7 @@ internal sealed partial class Bottle2neck
             using var scope = NewDisposeScope();
             var b = block;
             long[] stride = [b.Stride, b.Stride], pad = [b.Dilation, b.Dilation], dil = [b.Dilation, b.Dilation];
-            var y = functional.conv2d(x, w1, b1).relu_();
+            var y = functional.conv2d(conv1Stride > 1 ? LibTorchDefects.EveryStride(x, conv1Stride) : x, w1, b1).relu_();
             Tensor merged;
             if (b.Scale == 1)
             {
@@ -217,7 +219,11 @@ internal sealed partial class Bottle2neck
             }
             else if (wDown is not null)
             {
-                if (downPool == ShortcutPool.Average)
+                if (downPool == ShortcutPool.AverageSame)
+                {
+                    shortcut = functional.conv2d(AvgPoolSame.Apply(x), wDown, bDown);
+                }
+                else if (downPool == ShortcutPool.Average)
                 {
                     var pooled = functional.avg_pool2d(LibTorchDefects.ChannelsLastForPooling(x), downStride, downStride, ceil_mode: true, count_include_pad: false).contiguous();
                     shortcut = functional.conv2d(pooled, wDown, bDown);

@@ -36,8 +36,10 @@ internal sealed partial class Bottle2neck : Module<Tensor, Tensor>
     /// <param name="dilation">Dilation (and padding) of the 3x3 convolutions.</param>
     /// <param name="firstInStage">Whether this is the first block of a stage (no accumulation, pooled last group).</param>
     /// <param name="downsample">Shortcut projection, or null for identity.</param>
+    /// <param name="poolLastGroup">Whether a first block average-pools its last group (mmdetection's do not where they do not stride).</param>
+    /// <param name="conv1Stride">Stride of the first 1x1 convolution (detectron2's STRIDE_IN_1X1; 1 elsewhere).</param>
     public Bottle2neck(int inChannels, int outChannels, int width, int scale, int groups = 1, int stride = 1,
-        int dilation = 1, bool firstInStage = false, Module<Tensor, Tensor>? downsample = null)
+        int dilation = 1, bool firstInStage = false, Module<Tensor, Tensor>? downsample = null, bool poolLastGroup = true, int conv1Stride = 1)
         : base(nameof(Bottle2neck))
     {
         if (width < 1 || scale < 1)
@@ -53,7 +55,7 @@ internal sealed partial class Bottle2neck : Module<Tensor, Tensor>
         Groups = groups;
         BranchCount = scale == 1 ? 1 : scale - 1;
 
-        conv1 = new Conv2dLayer(inChannels, width * scale, kernelSize: 1, bias: false);
+        conv1 = new Conv2dLayer(inChannels, width * scale, kernelSize: 1, stride: conv1Stride, bias: false);
         bn1 = Layers.BatchNorm(width * scale);
         convs = new ModuleList<Conv2dLayer>();
         bns = new ModuleList<BatchNorm2d>();
@@ -63,7 +65,7 @@ internal sealed partial class Bottle2neck : Module<Tensor, Tensor>
             bns.append(Layers.BatchNorm(width));
         }
 
-        if (firstInStage)
+        if (firstInStage && poolLastGroup)
         {
             pool = AvgPool2d(kernel_size: 3, stride: stride, padding: 1);
         }
@@ -139,7 +141,13 @@ internal sealed partial class Bottle2neck : Module<Tensor, Tensor>
             var parts = down.children().ToList();
             var conv = (Conv2dLayer)parts[^2];
             shortcut = FoldedConv.From(conv, (BatchNorm2d)parts[^1]);
-            shortcutPool = parts.Count == 3 && parts[0] is AvgPool2d ? ShortcutPool.Average : ShortcutPool.None;
+            shortcutPool = parts.Count == 3 ? parts[0] switch
+            {
+                TorchSharp.Modules.AvgPool2d => ShortcutPool.Average,
+                AvgPoolSame => ShortcutPool.AverageSame,
+                _ => ShortcutPool.None,
+            }
+            : ShortcutPool.None;
             shortcutStride = shortcutPool == ShortcutPool.Average ? Stride : (int)conv.Stride;
         }
 
@@ -157,6 +165,7 @@ internal sealed partial class Bottle2neck : Module<Tensor, Tensor>
             Stride = Stride,
             Dilation = Dilation,
             FirstInStage = FirstInStage,
+            PoolsLastGroup = pool is not null,
         };
     }
 }

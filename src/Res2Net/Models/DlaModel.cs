@@ -93,12 +93,13 @@ public sealed class DlaModel : Res2NetBackbone
     }
 
     /// <inheritdoc/>
-    public override Tensor[] ForwardStages(Tensor x)
+    public override Tensor[] ForwardStages(Tensor x, int count)
     {
+        CheckStageCount(count);
         using var scope = NewDisposeScope();
         x = level1.call(level0.call(base_layer.call(x)));
-        var outputs = new Tensor[trees.Length];
-        for (var i = 0; i < trees.Length; i++)
+        var outputs = new Tensor[count];
+        for (var i = 0; i < count; i++)
         {
             x = trees[i].forward(x);
             outputs[i] = x;

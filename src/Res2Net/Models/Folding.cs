@@ -72,6 +72,9 @@ internal enum ShortcutPool
 
     /// <summary>v1b: AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False).</summary>
     Average,
+
+    /// <summary>v1b in a dilated stage (timm): 2x2 windows at stride 1 over the map padded with zeros at the bottom and right.</summary>
+    AverageSame,
 }
 
 /// <summary>
@@ -106,8 +109,11 @@ internal sealed class FoldedBlock : IDisposable
 
     public required int Dilation { get; init; }
 
-    /// <summary>No hierarchical sums, and the last group average-pooled (3x3, the block's stride, padding 1, counted).</summary>
+    /// <summary>No hierarchical sums (the first block of a stage).</summary>
     public required bool FirstInStage { get; init; }
+
+    /// <summary>Whether the last group is average-pooled (3x3, the block's stride, padding 1, counted) rather than passed through.</summary>
+    public required bool PoolsLastGroup { get; init; }
 
     public void Dispose()
     {

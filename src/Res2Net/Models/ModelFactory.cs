@@ -19,11 +19,15 @@ public static class ModelFactory
 
     extension(ModelInfo info)
     {
-        /// <summary>Builds the model with fresh weights, optionally with another class count or input channel count.</summary>
-        public Res2NetBackbone Create(int? numClasses = null, int? inChannels = null)
+        /// <summary>
+        /// Builds the model with fresh weights, optionally with another class count, input channel count, output stride
+        /// (8, 16 or 32, for the ImageNet ResNet-style models) or block style.
+        /// </summary>
+        public Res2NetBackbone Create(int? numClasses = null, int? inChannels = null, int? outputStride = null, BlockStyle? style = null)
         {
             var metadata = info.DefaultMetadata(numClasses, inChannels);
-            var model = (info.Config with { NumClasses = metadata.NumClasses, InChannels = metadata.InChannels }).Build();
+            var config = info.Configure(numClasses, inChannels, outputStride, style);
+            var model = config.Build();
             model.ModelName = info.Name;
             model.ClassNames = metadata.ClassNames;
             model.Preprocess = metadata.Preprocess;
@@ -33,8 +37,8 @@ public static class ModelFactory
 
     extension(ModelRegistry)
     {
-        /// <summary>Builds a registered model (by name or alias) with fresh weights.</summary>
-        public static Res2NetBackbone Create(string name, int? numClasses = null, int? inChannels = null) =>
-            ModelRegistry.Get(name).Create(numClasses, inChannels);
+        /// <summary>Builds a registered model (by name or alias) with fresh weights (see <see cref="Create(ModelInfo, int?, int?, int?, BlockStyle?)"/>).</summary>
+        public static Res2NetBackbone Create(string name, int? numClasses = null, int? inChannels = null, int? outputStride = null, BlockStyle? style = null) =>
+            ModelRegistry.Get(name).Create(numClasses, inChannels, outputStride, style);
     }
 }

@@ -9,7 +9,25 @@ namespace Res2Net.Models;
 /// </summary>
 public static class ModelProfiler
 {
-    /// <summary>Parameters and multiply-accumulates of every part of <paramref name="model"/> at one input size, from one forward pass.</summary>
+    /// <summary>
+    /// <see cref="Profile(Res2NetBackbone, int, int)"/> of a registered model, with another output stride.
+    /// </summary>
+    /// <param name="info">The registered model.</param>
+    /// <param name="height">Input height in pixels.</param>
+    /// <param name="width">Input width in pixels.</param>
+    /// <param name="outputStride">8, 16 or 32 for the ImageNet ResNet-style models; null: the model's own.</param>
+    public static ModelProfile Profile(ModelInfo info, int height = 224, int width = 224, int? outputStride = null)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        TorchRuntime.Initialize();
+        using var model = info.Create(outputStride: outputStride);
+        return Profile(model, height, width);
+    }
+
+    /// <summary>
+    /// Parameters and multiply-accumulates of every part of <paramref name="model"/> at one input size, from one forward
+    /// pass over an empty batch: LibTorch works out every shape without computing anything, so any size costs the same.
+    /// </summary>
     public static ModelProfile Profile(Res2NetBackbone model, int height = 224, int width = 224)
     {
         TorchRuntime.Initialize();
@@ -25,7 +43,7 @@ public static class ModelProfiler
                     var hc = conv.register_forward_hook((_, _, output) =>
                     {
                         var w = conv.Weight.shape; // (out, in / groups, kh, kw)
-                        Add(macs, part, output.numel() * w[1] * w[2] * w[3]);
+                        Add(macs, part, PerImage(output) * w[1] * w[2] * w[3]);
                         return output;
                     });
                     removers.Add(hc.remove);
@@ -33,7 +51,7 @@ public static class ModelProfiler
                 case Linear linear:
                     var hl = linear.register_forward_hook((_, _, output) =>
                     {
-                        Add(macs, part, output.numel() * linear.weight!.shape[1]);
+                        Add(macs, part, PerImage(output) * linear.weight!.shape[1]);
                         return output;
                     });
                     removers.Add(hl.remove);
@@ -47,7 +65,7 @@ public static class ModelProfiler
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var input = zeros(1, model.Config.InChannels, height, width);
+            var input = zeros(0, model.Config.InChannels, height, width);
             var stageOutputs = model.ForwardStages(input);
             var logits = model.ForwardHead(stageOutputs[^1]);
 
@@ -61,11 +79,11 @@ public static class ModelProfiler
             for (var i = 0; i < model.Stages.Count; i++)
             {
                 var s = model.Stages[i];
-                parts.Add(new(s.Name, s.ModuleName, stageOutputs[i].shape, ParamsOf(s.Name), macs.GetValueOrDefault(s.Name)));
+                parts.Add(new(s.Name, s.ModuleName, OneImage(stageOutputs[i]), ParamsOf(s.Name), macs.GetValueOrDefault(s.Name)));
             }
 
-            parts.Add(new("head", "pool, fc", logits.shape, ParamsOf("head"), macs.GetValueOrDefault("head")));
-            return new ModelProfile(height, width, parts.Sum(p => p.Params), parts.Sum(p => p.Macs), parts);
+            parts.Add(new("head", "pool, fc", OneImage(logits), ParamsOf("head"), macs.GetValueOrDefault("head")));
+            return new ModelProfile(height, width, parts.Sum(p => p.Params), parts.Sum(p => p.Macs), parts, model.Stages);
         }
         finally
         {
@@ -98,4 +116,10 @@ public static class ModelProfiler
             return top == "fc" ? "head" : "stem";
         };
     }
+
+    /// <summary>Elements of one image's output (the batch profiled is empty).</summary>
+    private static long PerImage(Tensor output) => output.shape.Skip(1).Aggregate(1L, (a, d) => a * d);
+
+    /// <summary>The output's shape for a batch of one.</summary>
+    private static long[] OneImage(Tensor output) => [1, .. output.shape.Skip(1)];
 }

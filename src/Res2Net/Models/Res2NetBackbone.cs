@@ -6,7 +6,7 @@ namespace Res2Net.Models;
 
 /// <summary>
 /// What every Res2Net model offers, named after timm's seams: <see cref="ForwardFeatures"/> (last feature map),
-/// <see cref="ForwardHead"/> (pool and classify), <see cref="ForwardStages"/> (C2..C5 for detection and segmentation),
+/// <see cref="ForwardHead"/> (pool and classify), <see cref="ForwardStages(Tensor)"/> (C2..C5 for detection and segmentation),
 /// <see cref="ResetClassifier"/> (fine-tuning to another class count).
 /// </summary>
 public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
@@ -43,6 +43,7 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
         NumClasses = Config.NumClasses,
         ClassNames = ClassNames.Count == Config.NumClasses ? ClassNames : [],
         Preprocess = Preprocess.ForChannels(Config.InChannels),
+        OutputStride = Stages.Count > 0 ? Stages[^1].Reduction : 32,
     };
 
     /// <summary>The configuration the model was built from (its class count follows <see cref="ResetClassifier"/>).</summary>
@@ -58,7 +59,25 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
     public abstract Tensor ForwardFeatures(Tensor x);
 
     /// <summary>Runs the network and returns every stage output, C2 first.</summary>
-    public abstract Tensor[] ForwardStages(Tensor x);
+    public Tensor[] ForwardStages(Tensor x) => ForwardStages(x, Stages.Count);
+
+    /// <summary>
+    /// Runs the network up to stage <paramref name="count"/> (1 is C2) and returns those stage outputs, C2 first; the
+    /// later stages are not run at all (timm's <c>stop_early</c>).
+    /// </summary>
+    public abstract Tensor[] ForwardStages(Tensor x, int count);
+
+    /// <summary>What each stage outputs (name, channels, reduction), as timm's <c>feature_info</c>.</summary>
+    public IReadOnlyList<StageInfo> FeatureInfo => Stages;
+
+    /// <summary>Throws unless 1 &lt;= <paramref name="count"/> &lt;= the number of stages.</summary>
+    protected void CheckStageCount(int count)
+    {
+        if (count < 1 || count > Stages.Count)
+        {
+            throw new InvalidOptionException("Stages", $"must be from 1 to {Stages.Count} (got {count})");
+        }
+    }
 
     /// <summary>Global average pool and classifier; with <paramref name="preLogits"/> only the pooled embedding (N, C).</summary>
     public abstract Tensor ForwardHead(Tensor features, bool preLogits = false);

@@ -48,9 +48,11 @@ public sealed partial class Res2NetModel : Res2NetBackbone
             var firstDilation = dilation;
             if (stride > 1 && netStride >= config.OutputStride)
             {
-                // Dense prediction: keep the resolution and dilate instead (as torchvision and timm do).
+                // Dense prediction: keep the resolution and dilate instead (as torchvision and timm do). The first
+                // block keeps the previous dilation (timm), or takes the new one too (mmdetection).
                 dilation *= stride;
                 stride = 1;
+                firstDilation = config.Style == BlockStyle.Official ? firstDilation : dilation;
             }
             else
             {
@@ -100,12 +102,13 @@ public sealed partial class Res2NetModel : Res2NetBackbone
     }
 
     /// <inheritdoc/>
-    public override Tensor[] ForwardStages(Tensor x)
+    public override Tensor[] ForwardStages(Tensor x, int count)
     {
+        CheckStageCount(count);
         using var scope = NewDisposeScope();
         x = Stem(x);
-        var outputs = new Tensor[layers.Length];
-        for (var s = 0; s < layers.Length; s++)
+        var outputs = new Tensor[count];
+        for (var s = 0; s < count; s++)
         {
             x = RunStage(layers[s], x, keepInput: s > 0);
             outputs[s] = x;
@@ -229,9 +232,14 @@ public sealed partial class Res2NetModel : Res2NetBackbone
         Module<Tensor, Tensor>? downsample = null;
         if (stride != 1 || inChannels != outChannels)
         {
+            // v1b: the shortcut averages stride x stride windows; in a stage dilated instead of strided, timm averages
+            // 2x2 windows at stride 1 (AvgPool2dSame), mmdetection none; the first stage (neither) none.
+            Module<Tensor, Tensor> pool = stride > 1 ? AvgPool2d(kernel_size: stride, stride: stride, ceil_mode: true, count_include_pad: false)
+                : dilation > 1 && c.Style == BlockStyle.Official ? new AvgPoolSame()
+                : Identity();
             downsample = c.AvgDown
                 ? Sequential(
-                    stride == 1 ? Identity() : AvgPool2d(kernel_size: stride, stride: stride, ceil_mode: true, count_include_pad: false),
+                    pool,
                     new Conv2dLayer(inChannels, outChannels, kernelSize: 1, stride: 1, bias: false),
                     Layers.BatchNorm(outChannels))
                 : Sequential(
@@ -240,7 +248,11 @@ public sealed partial class Res2NetModel : Res2NetBackbone
         }
 
         var stage = Sequential();
-        stage.append(new Bottle2neck(inChannels, outChannels, width, c.Scale, c.Cardinality, stride, firstDilation, firstInStage: true, downsample));
+        // mmdetection's first blocks pool their last group only where they stride; detectron2's stride in conv1 and never pool.
+        var poolLastGroup = c.Style == BlockStyle.Official || (c.Style == BlockStyle.MMDetection && stride > 1);
+        var (conv1Stride, convStride) = c.Style == BlockStyle.Detectron2 ? (stride, 1) : (1, stride);
+        stage.append(new Bottle2neck(inChannels, outChannels, width, c.Scale, c.Cardinality, convStride, firstDilation, firstInStage: true, downsample,
+            poolLastGroup, conv1Stride));
         for (var i = 1; i < blocks; i++)
         {
             stage.append(new Bottle2neck(outChannels, outChannels, width, c.Scale, c.Cardinality, 1, dilation));
@@ -253,32 +265,35 @@ public sealed partial class Res2NetModel : Res2NetBackbone
     {
         if (c.Layers.Count == 0 || c.Layers.Count != c.Widths.Count)
         {
-            throw new ArgumentException($"Layers ({c.Layers.Count} stages) and Widths ({c.Widths.Count}) must name the same, non-zero number of stages.");
+            throw new InvalidOptionException("Layers", $"and Widths must name the same, non-zero number of stages (got {c.Layers.Count} and {c.Widths.Count})");
         }
 
         if (c.Layers.Any(n => n < 1) || c.Widths.Any(w => w < 1))
         {
-            throw new ArgumentException("Every stage needs at least one block and a positive width.");
+            throw new InvalidOptionException("Layers", "and Widths must give every stage at least one block and a positive width");
         }
 
         if (c.OutputStride is not (8 or 16 or 32) && !(c.Stem == StemType.Cifar && c.OutputStride >= 1))
         {
-            throw new ArgumentException($"Output stride must be 8, 16 or 32 (got {c.OutputStride}).");
+            throw new InvalidOptionException("OutputStride", $"must be 8, 16 or 32 (got {c.OutputStride})");
         }
 
         if (c.CifarStemStride is not (1 or 2) || (c.CifarStemStride != 1 && c.Stem != StemType.Cifar))
         {
-            throw new ArgumentException($"The stem stride can be 1 or 2, and set for the CIFAR-style stem only (got {c.CifarStemStride}).");
+            throw new InvalidOptionException("CifarStemStride", $"must be 1, or 2 with the CIFAR-style stem (got {c.CifarStemStride})");
         }
 
-        if (c.Scale < 1 || c.Cardinality < 1 || c.BaseWidth < 1 || c.InChannels < 1 || c.StemWidth < 2)
+        foreach (var (option, value, least) in new[] { ("Scale", c.Scale, 1), ("Cardinality", c.Cardinality, 1), ("BaseWidth", c.BaseWidth, 1), ("InChannels", c.InChannels, 1), ("StemWidth", c.StemWidth, 2) })
         {
-            throw new ArgumentException("Scale, cardinality, base width, input channels and stem width must be positive.");
+            if (value < least)
+            {
+                throw new InvalidOptionException(option, $"must be at least {least} (got {value})");
+            }
         }
 
         if (c.Widths.Any(w => w * c.BaseWidth / 64 < 1))
         {
-            throw new ArgumentException($"Base width {c.BaseWidth} gives groups of zero channels for the narrowest stage.");
+            throw new InvalidOptionException("BaseWidth", $"{c.BaseWidth} gives groups of zero channels in the narrowest stage");
         }
     }
 }

@@ -59,6 +59,20 @@ public sealed record TrainOptions
     /// <summary>Train the classifier only; the backbone (and its batch-norm statistics) stays as loaded.</summary>
     public bool FreezeBackbone { get; init; }
 
+    /// <summary>
+    /// Freeze the stem and the first N stages (mmdetection's <c>frozen_stages</c>): 0 freezes the stem only, 4 every
+    /// stage of a four-stage model; their parameters do not learn and their batch norms keep their statistics.
+    /// Null freezes nothing.
+    /// </summary>
+    public int? FreezeStages { get; init; }
+
+    /// <summary>
+    /// Keep every batch norm in evaluation mode while training (mmdetection's <c>norm_eval</c>): the running statistics
+    /// stay as loaded and batches are normalised with them, which suits the small batches of dense prediction; the
+    /// batch norms' scales and shifts still learn unless frozen.
+    /// </summary>
+    public bool NormEval { get; init; }
+
     /// <summary>Learning-rate multiplier for everything but the classifier (e.g. 0.1 when fine-tuning).</summary>
     public double BackboneLrScale { get; init; } = 1;
 
@@ -95,6 +109,8 @@ public sealed record TrainOptions
         Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), $"must not be negative (got {WeightDecay})");
         Check(LabelSmoothing is >= 0 and < 1, nameof(LabelSmoothing), $"must be in [0, 1) (got {LabelSmoothing})");
         Check(Augmentation.CropPadding is >= 0 and <= 64, "CropPadding", $"must be from 0 to 64 (got {Augmentation.CropPadding})");
+        Check(FreezeStages is null or (>= 0 and <= 4), nameof(FreezeStages), $"must be from 0 (the stem) to 4 (every stage) (got {FreezeStages})");
+        Check(FreezeStages is null || !FreezeBackbone, nameof(FreezeStages), "and FreezeBackbone exclude each other (FreezeBackbone freezes every stage)");
         Check(BackboneLrScale >= 0 && double.IsFinite(BackboneLrScale), nameof(BackboneLrScale), $"must not be negative (got {BackboneLrScale})");
         Check(Threads is null or (>= 1 and <= 1024), nameof(Threads), $"must be from 1 to 1024 (got {Threads})");
         Check(ImageSize is null or (>= 8 and <= 1024), nameof(ImageSize), $"must be from 8 to 1024 pixels (got {ImageSize})");

@@ -83,11 +83,12 @@ public sealed class Trainer
             LoadPretrained(model, initial.StateDict, options.InitialWeights!, inChannels);
         }
 
-        if (options.FreezeBackbone)
+        var frozen = FrozenModules(model, options.FreezeBackbone ? model.Stages.Count : options.FreezeStages);
+        foreach (var module in frozen)
         {
-            foreach (var (name, p) in model.named_parameters())
+            foreach (var p in module.parameters())
             {
-                p.requires_grad = model.ClassifierKeys.Contains(name);
+                p.requires_grad = false;
             }
         }
 
@@ -163,7 +164,7 @@ public sealed class Trainer
             long correct = first > 0 ? resumed!.PartialCorrect : 0, seen = first > 0 ? resumed!.PartialSeen : 0;
             var order = Permutation(train.Count, options.Seed, epoch);
             observer.EpochStarted(epoch, options.Epochs, stepsPerEpoch, first);
-            SetTrainMode(model, options.FreezeBackbone);
+            SetTrainMode(model, frozen, options.NormEval);
             var epochClock = Stopwatch.StartNew();
             long imagesThisRun = 0;
             var skippedInARow = 0;
@@ -341,12 +342,48 @@ public sealed class Trainer
         return (value, correct);
     }
 
-    private static void SetTrainMode(Res2NetBackbone model, bool frozenBackbone)
+    /// <summary>
+    /// The top-level modules before stage <paramref name="stages"/> + 1 (the stem and the first stages, as mmdetection's
+    /// frozen_stages counts them); all of them but the classifier when every stage is frozen; none for null.
+    /// </summary>
+    private static List<nn.Module> FrozenModules(Res2NetBackbone model, int? stages)
+    {
+        var result = new List<nn.Module>();
+        if (stages is not { } n)
+        {
+            return result;
+        }
+
+        if (n > model.Stages.Count)
+        {
+            throw new InvalidOptionException(nameof(TrainOptions.FreezeStages), $"must be at most {model.Stages.Count} for {model.ModelName}, which has {model.Stages.Count} stages (got {n})");
+        }
+
+        var stop = n < model.Stages.Count ? model.Stages[n].ModuleName : null;
+        foreach (var (name, module) in model.named_children())
+        {
+            if (name == stop || model.ClassifierKeys.Any(k => k.StartsWith(name + ".", StringComparison.Ordinal)))
+            {
+                break;
+            }
+
+            result.Add(module);
+        }
+
+        return result;
+    }
+
+    /// <summary>Training mode, except frozen modules (their batch norms keep their statistics) and, with norm eval, every batch norm.</summary>
+    private static void SetTrainMode(Res2NetBackbone model, List<nn.Module> frozen, bool normEval)
     {
         model.train();
-        if (frozenBackbone)
+        foreach (var module in frozen)
         {
-            // A frozen backbone keeps its batch-norm statistics too; only the classifier learns.
+            module.eval();
+        }
+
+        if (normEval)
+        {
             foreach (var (_, m) in model.named_modules())
             {
                 if (m is TorchSharp.Modules.BatchNorm2d bn)
@@ -438,7 +475,7 @@ public sealed class Trainer
 
     private static TrainOptionsSnapshot Snapshot(TrainOptions o) => new(o.Model, o.BatchSize, o.PeakLr, o.MinLr, o.WarmupEpochs,
         o.Optimizer, o.Momentum, o.Nesterov, o.WeightDecay, o.LabelSmoothing, o.Augmentation.CropPadding, o.Augmentation.HorizontalFlip,
-        o.Augmentation.RandomResizedCrop, o.FreezeBackbone, o.BackboneLrScale, o.TrainLimit);
+        o.Augmentation.RandomResizedCrop, o.FreezeBackbone, o.BackboneLrScale, o.TrainLimit, o.FreezeStages, o.NormEval);
 
     private static TrainOptions Restore(TrainOptions current, TrainOptionsSnapshot s) => current with
     {
@@ -453,6 +490,8 @@ public sealed class Trainer
         WeightDecay = s.WeightDecay,
         LabelSmoothing = s.LabelSmoothing,
         FreezeBackbone = s.FreezeBackbone,
+        FreezeStages = s.FreezeStages,
+        NormEval = s.NormEval,
         BackboneLrScale = s.BackboneLrScale,
         TrainLimit = s.TrainLimit,
         Augmentation = new Augmentation { CropPadding = s.CropPadding, HorizontalFlip = s.HorizontalFlip, RandomResizedCrop = s.RandomResizedCrop },

@@ -53,7 +53,8 @@ internal sealed record TrainingProgress
 /// <summary>The options that decide the numbers of a run, as stored in the checkpoint.</summary>
 internal sealed record TrainOptionsSnapshot(string Model, int BatchSize, double PeakLr, double MinLr, double WarmupEpochs,
     OptimizerKind Optimizer, double Momentum, bool Nesterov, double WeightDecay, double LabelSmoothing,
-    int CropPadding, bool HorizontalFlip, bool RandomResizedCrop, bool FreezeBackbone, double BackboneLrScale, int? TrainLimit);
+    int CropPadding, bool HorizontalFlip, bool RandomResizedCrop, bool FreezeBackbone, double BackboneLrScale, int? TrainLimit,
+    int? FreezeStages = null, bool NormEval = false);
 
 /// <summary>
 /// The resumable state file (last.state): a PyTorch zip state dict holding the model (<c>model.*</c>), the optimizer

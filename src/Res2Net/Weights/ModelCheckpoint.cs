@@ -11,8 +11,16 @@ namespace Res2Net.Weights;
 /// </summary>
 public sealed class ModelCheckpoint
 {
-    private ModelCheckpoint(string path, ModelInfo model, ModelMetadata metadata, bool recorded, IReadOnlyDictionary<string, TensorData> stateDict)
+    private ModelCheckpoint(string path, ModelInfo model, ModelMetadata metadata, bool recorded, IReadOnlyDictionary<string, TensorData> stateDict,
+        CheckpointLayout layout)
     {
+        Layout = layout;
+        Style = layout switch
+        {
+            CheckpointLayout.MMDetection => BlockStyle.MMDetection,
+            CheckpointLayout.Detectron2 => BlockStyle.Detectron2,
+            _ => BlockStyle.Official,
+        };
         Path = path;
         Model = model;
         Metadata = metadata;
@@ -32,8 +40,33 @@ public sealed class ModelCheckpoint
     /// <summary>Whether the file recorded <see cref="Metadata"/> (written by this library) rather than it being inferred.</summary>
     public bool MetadataRecorded { get; }
 
-    /// <summary>The tensors, by PyTorch key, as stored.</summary>
+    /// <summary>The tensors, under the official keys (whatever layout the file used).</summary>
     public IReadOnlyDictionary<string, TensorData> StateDict { get; }
+
+    /// <summary>The key layout the file was saved in (official, mmdetection's, detectron2's).</summary>
+    public CheckpointLayout Layout { get; }
+
+    /// <summary>
+    /// The blocks <see cref="CreateModel"/> builds: by default those the weights were trained with (mmdetection's and
+    /// detectron2's checkpoints come from their own forms of the block, see <see cref="BlockStyle"/>; everything else
+    /// from the official one).
+    /// </summary>
+    public BlockStyle Style { get; private init; }
+
+    /// <summary>The output stride <see cref="CreateModel"/> builds with: by default the one the metadata records (32 for the ImageNet models).</summary>
+    public int OutputStride => Metadata.OutputStride;
+
+    /// <summary>The same checkpoint, built with another output stride (8, 16 or 32, ImageNet ResNet-style models) or block style.</summary>
+    public ModelCheckpoint With(int? outputStride = null, BlockStyle? style = null)
+    {
+        // Checked now, so that an impossible stride or style fails before anything is built.
+        Model.Configure(Metadata.NumClasses, Metadata.InChannels, outputStride, style ?? Style);
+
+        return new ModelCheckpoint(Path, Model, Metadata with { OutputStride = outputStride ?? OutputStride }, MetadataRecorded, StateDict, Layout)
+        {
+            Style = style ?? Style,
+        };
+    }
 
     /// <summary>
     /// Reads a checkpoint (zip or legacy .pth, or .safetensors). <paramref name="modelName"/> names the registered model
@@ -46,7 +79,7 @@ public sealed class ModelCheckpoint
     {
         ArgumentNullException.ThrowIfNull(path);
         var name = System.IO.Path.GetFileName(path);
-        var tensors = CheckpointFile.ReadStateDict(path, out var json);
+        var (layout, tensors) = CheckpointLayouts.ToOfficial(CheckpointFile.ReadStateDict(path, out var json), name);
         var recorded = json is null ? null : ModelMetadata.FromJson(json, name);
         var info = Resolve(name, tensors, recorded, modelName);
 
@@ -84,13 +117,16 @@ public sealed class ModelCheckpoint
             // Not recorded (a file from elsewhere, or saved without names): a classes.txt beside the file may have them.
             metadata = metadata with { ClassNames = ImageNetLabels.For(classes, path) };
         }
-        return new ModelCheckpoint(path, info, metadata, recorded is not null, tensors);
+        return new ModelCheckpoint(path, info, metadata, recorded is not null, tensors, layout);
     }
 
-    /// <summary>Builds the model and loads the weights (strictly, unless <paramref name="options"/> says otherwise), with the metadata.</summary>
+    /// <summary>
+    /// Builds the model (with <see cref="OutputStride"/> and <see cref="Style"/>) and loads the weights, strictly unless
+    /// <paramref name="options"/> says otherwise, with the metadata.
+    /// </summary>
     public Res2NetBackbone CreateModel(LoadOptions? options = null)
     {
-        var model = Model.Create(Metadata.NumClasses, Metadata.InChannels);
+        var model = Model.Create(Metadata.NumClasses, Metadata.InChannels, OutputStride, Style);
         try
         {
             ModelWeights.Load(model, StateDict, System.IO.Path.GetFileName(Path), options);

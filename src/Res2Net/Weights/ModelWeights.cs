@@ -16,13 +16,13 @@ public static class ModelWeights
     }
 
     /// <summary>
-    /// Reads a checkpoint file (any supported container) into the model. When the file records its
+    /// Reads a checkpoint file (any supported container, any <see cref="CheckpointLayout"/>) into the model. When the file records its
     /// <see cref="ModelMetadata"/>, the model takes its class names and preprocessing from it.
     /// </summary>
     public static void Load(Res2NetBackbone model, string path, LoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var checkpoint = CheckpointFile.ReadStateDict(path, out var json);
+        var (_, checkpoint) = CheckpointLayouts.ToOfficial(CheckpointFile.ReadStateDict(path, out var json), Path.GetFileName(path));
         var recorded = json is null ? null : ModelMetadata.FromJson(json, Path.GetFileName(path));
         Load(model, checkpoint, Path.GetFileName(path), options);
         if (recorded is not null)

@@ -44,7 +44,7 @@ public class ExportCliTests
             "--seconds", "0.2", "--format", "json");
         Assert.True(r.ExitCode == 0, r.StdErr);
         var json = JsonDocument.Parse(r.StdOut).RootElement;
-        Assert.Equal(["model", "engine", "batch", "images_per_second", "median_ms", "p95_ms", "peak_rss_mb", "gflops", "precision"],
+        Assert.Equal(["model", "engine", "batch", "images_per_second", "median_ms", "p95_ms", "peak_rss_mb", "gflops", "precision", "what"],
             json.EnumerateObject().Select(p => p.Name));
         Assert.Equal("fp32", json.GetProperty("precision").GetString());
         Assert.Equal(engine, json.GetProperty("engine").GetString());

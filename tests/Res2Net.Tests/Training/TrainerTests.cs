@@ -168,6 +168,75 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Frozen_stages_keep_their_weights_and_statistics_bit_identical_and_the_rest_learns()
+    {
+        using var dir = new TempDir();
+        var source = dir.File("start.pth");
+        manual_seed(5);
+        using (var start = ModelRegistry.Create("res2net_cifar_tiny", 10, 1))
+        {
+            ModelWeights.Save(start, source);
+        }
+
+        var options = Quick(dir.File("out")) with { Epochs = 1, InitialWeights = source, FreezeStages = 1 };
+        new Trainer(options, Sample).Run();
+
+        var before = CheckpointFile.ReadStateDict(source);
+        var after = CheckpointFile.ReadStateDict(dir.File("out/last.pth"));
+        var frozen = before.Keys.Where(k => k.StartsWith("conv1.", StringComparison.Ordinal) || k.StartsWith("bn1.", StringComparison.Ordinal)
+            || k.StartsWith("layer1.", StringComparison.Ordinal)).ToList();
+        Assert.Contains("layer1.0.bns.0.running_var", frozen);
+        foreach (var key in frozen)
+        {
+            Assert.True(before[key].Data.AsSpan().SequenceEqual(after[key].Data), $"{key} changed although the stem and layer1 were frozen");
+        }
+
+        foreach (var key in new[] { "layer2.0.conv1.weight", "layer2.0.bn1.weight", "layer2.0.bn1.running_mean", "layer3.0.convs.0.weight", "fc.weight" })
+        {
+            Assert.False(before[key].Data.AsSpan().SequenceEqual(after[key].Data), $"{key} did not learn");
+        }
+    }
+
+    [Fact]
+    public void Norm_eval_keeps_every_running_statistic_while_weights_learn()
+    {
+        using var dir = new TempDir();
+        var source = dir.File("start.pth");
+        manual_seed(6);
+        using (var start = ModelRegistry.Create("res2net_cifar_tiny", 10, 1))
+        {
+            ModelWeights.Save(start, source);
+        }
+
+        var options = Quick(dir.File("out")) with { Epochs = 1, InitialWeights = source, NormEval = true };
+        new Trainer(options, Sample).Run();
+
+        var before = CheckpointFile.ReadStateDict(source);
+        var after = CheckpointFile.ReadStateDict(dir.File("out/last.pth"));
+        var statistics = before.Keys.Where(k => k.EndsWith(".running_mean", StringComparison.Ordinal) || k.EndsWith(".running_var", StringComparison.Ordinal)
+            || k.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(statistics);
+        foreach (var key in statistics)
+        {
+            Assert.True(before[key].Data.AsSpan().SequenceEqual(after[key].Data), $"{key} changed with norm eval");
+        }
+
+        foreach (var key in new[] { "conv1.weight", "bn1.weight", "layer2.0.bns.0.bias", "fc.weight" })
+        {
+            Assert.False(before[key].Data.AsSpan().SequenceEqual(after[key].Data), $"{key} did not learn");
+        }
+    }
+
+    [Fact]
+    public void Freeze_stages_beyond_the_model_names_the_option()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<InvalidOptionException>(() => new Trainer(Quick(dir.File("out")) with { FreezeStages = 4 }, Sample).Run());
+        Assert.Equal("FreezeStages", e.Option);
+        Assert.Contains("3 stages", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Weight_decay_skips_norms_and_biases()
     {
         using var model = ModelRegistry.Create("res2net_cifar_tiny", 10, 1);
