@@ -148,7 +148,8 @@ internal sealed partial class Bottle2neck : Module<Tensor, Tensor>
                 _ => ShortcutPool.None,
             }
             : ShortcutPool.None;
-            shortcutStride = shortcutPool == ShortcutPool.Average ? Stride : (int)conv.Stride;
+            // The block strides in its 3x3 convolutions or, detectron2-style, in conv1; the pooled shortcut matches either.
+            shortcutStride = shortcutPool == ShortcutPool.Average ? Stride * (int)conv1.Stride : (int)conv.Stride;
         }
 
         return new FoldedBlock
