@@ -1,4 +1,5 @@
 using Res2Net.Engines;
+using Res2Net.Export;
 using Res2Net.Imaging;
 using Res2Net.Models;
 using Res2Net.Weights;
@@ -13,7 +14,8 @@ internal static class Predictors
     /// with --size and --crop-pct over it, built with --output-stride and --block-style.
     /// </summary>
     public static async Task<Predictor> LoadAsync(ModelInfo info, string? weights, int? size, double? cropPct, EngineKind engineKind,
-        Precision precision, string? onnxFile, CancellationToken cancellationToken, int? outputStride = null, BlockStyle? style = null)
+        Precision precision, string? onnxFile, CancellationToken cancellationToken, int? outputStride = null, BlockStyle? style = null,
+        IReadOnlyList<FeatureStage>? stages = null)
     {
         if (onnxFile is not null && weights is not null)
         {
@@ -31,7 +33,7 @@ internal static class Predictors
         IInferenceEngine engine = onnxFile is not null
             ? OnnxEngine.Open(onnxFile)
             : InferenceEngines.Load(ModelCheckpoint.Read(await WeightsResolver.ResolveAsync(info, weights, cancellationToken).ConfigureAwait(false), info.Name)
-                .With(outputStride, style), engineKind, precision);
+                .With(outputStride, style), engineKind, precision, export: EarlyStages(stages));
         try
         {
             var recorded = engine.Metadata.Preprocess;
@@ -44,4 +46,11 @@ internal static class Predictors
             throw;
         }
     }
+
+    /// <summary>
+    /// For stage maps only (no pooled embedding): an ONNX export that ends after the deepest of them, since ONNX Runtime
+    /// runs every node of a graph; null otherwise.
+    /// </summary>
+    private static OnnxExportOptions? EarlyStages(IReadOnlyList<FeatureStage>? stages) =>
+        stages is { Count: > 0 } && !stages.Contains(FeatureStage.Pooled) ? new OnnxExportOptions { LastStage = stages.Max(s => (int)s) } : null;
 }

@@ -32,9 +32,14 @@ internal static class BenchCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var decodeThreads = new Option<int?>("--decode-threads") { Description = "--photos: photos decoded at once (default: one fewer than the cores, at least one)." };
+        var stage = new Option<string?>("--stage")
+        {
+            Description = "Time feature maps instead of classification: c2..c5, several separated by commas (the torch engine stops after the deepest).",
+        };
+        var outputStride = Options.OutputStride();
         var command = new Command("bench", "Time a model: warm-up, then timed runs; throughput, latency, peak memory, GFLOP/s.")
         {
-            model, engine, precision, weights, onnx, batch, size, threads, seconds, fixedShape, format, photos, decodeThreads,
+            model, engine, precision, weights, onnx, batch, size, threads, seconds, fixedShape, format, photos, decodeThreads, stage, outputStride,
         };
         command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
@@ -56,22 +61,41 @@ internal static class BenchCommand
             var p = Precisions.Parse(parse.GetValue(precision)!);
             Precisions.Check(p, kind);
             set_num_threads(t);
-            long macs;
-            using (var probe = info.Create())
+            var stride = parse.GetValue(outputStride);
+            var stages = parse.GetValue(stage) is { } names ? FeaturesCommand.ParseStages(names) : null;
+            if (stages is not null && stages.Contains(FeatureStage.Pooled))
             {
-                macs = ModelProfiler.Profile(probe, side, side).Macs;
+                throw new InvalidOptionException("--stage", "times the stage maps c2..c5; the pooled embedding costs what classification does");
             }
 
+            if ((stride is not null || stages is not null) && (onnxFile is not null || parse.GetValue(weights) is not null))
+            {
+                throw new InvalidOptionException("--stage", "and --output-stride time fresh weights; leave out --weights and --onnx");
+            }
+
+            // What is run: everything up to the deepest stage asked for, or the whole model.
+            var profile = ModelProfiler.Profile(info, side, side, stride);
+            var deepest = stages is null ? null : $"c{stages.Max(s => (int)s - (int)FeatureStage.C2) + 2}";
+            var macs = deepest is null ? profile.Macs
+                : profile.Parts.TakeWhile(part => part.Name != deepest).Sum(part => part.Macs) + profile.Parts.First(part => part.Name == deepest).Macs;
+
             // As the engine does for classify: fixed height and width (so ONNX Runtime fuses more), dynamic batch.
-            var export = new OnnxExportOptions { Batch = parse.GetValue(fixedShape) ? b : null, Size = side, Embedding = false };
+            var export = new OnnxExportOptions
+            {
+                Batch = parse.GetValue(fixedShape) ? b : null,
+                Size = side,
+                Embedding = false,
+                Stages = stages is not null,
+                LastStage = stages?.Max(s => (int)s)
+            };
             var weightsFile = parse.GetValue(weights);
             var onnxOptions = new OnnxEngineOptions { Threads = t };
             using var runner = onnxFile is not null ? OnnxEngine.Open(onnxFile, onnxOptions)
-                : weightsFile is null ? EngineBenchmark.OpenFresh(kind, info, export, t, p)
+                : weightsFile is null ? EngineBenchmark.OpenFresh(kind, info, export, t, p, stride)
                 : InferenceEngines.Resolve(kind, p) == EngineKind.Onnx ? new OnnxExportCache().OpenEngine(ModelCheckpoint.Read(weightsFile, info.Name), onnxOptions, export)
                 : InferenceEngines.Load(weightsFile, info.Name, kind, p, onnxOptions);
             var label = onnxFile is null ? runner.EngineName : $"onnx:{Path.GetFileName(onnxFile)}";
-            var results = new List<BenchmarkResult> { EngineBenchmark.Run(runner, info.Name, label, b, side, duration, macs, cancel) };
+            var results = new List<BenchmarkResult> { EngineBenchmark.Run(runner, info.Name, label, b, side, duration, macs, cancel, stages) };
             if (parse.GetValue(photos) is { Length: > 0 } inputs)
             {
                 var files = Predictor.ExpandInputs(inputs, note => Console.Error.WriteLine($"res2net: {note}"));

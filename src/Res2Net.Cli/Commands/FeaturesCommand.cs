@@ -52,7 +52,7 @@ internal static class FeaturesCommand
             var info = ModelRegistry.Get(parse.GetValue(model)!);
             using var predictor = await Predictors.LoadAsync(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop),
                 InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(onnx), cancel,
-                parse.GetValue(outputStride), Options.ParseBlockStyle(parse.GetValue(blockStyle)));
+                parse.GetValue(outputStride), Options.ParseBlockStyle(parse.GetValue(blockStyle)), stages);
             var files = Predictor.ExpandInputs(parse.GetValue(inputs)!, note => Console.Error.WriteLine($"res2net: {note}"));
             var rows = new List<(InputItem Item, FeatureRow Row)>();
             var failed = 0;
@@ -111,7 +111,7 @@ internal static class FeaturesCommand
     }
 
     /// <summary>"pooled", "c3" or "c2,c3,c4,c5": each once, in the order given.</summary>
-    private static List<FeatureStage> ParseStages(string text)
+    internal static List<FeatureStage> ParseStages(string text)
     {
         var result = new List<FeatureStage>();
         foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))

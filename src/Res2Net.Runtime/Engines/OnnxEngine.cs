@@ -118,7 +118,7 @@ public sealed class OnnxEngine : IInferenceEngine
     {
         var session = SessionFor(batch, stages: false);
         var name = session.OutputMetadata.ContainsKey(LogitsName) ? LogitsName
-            : session.OutputMetadata.Count == 1 ? session.OutputMetadata.Keys.First()
+            : session.OutputMetadata.Count == 1 && !IsStage(session.OutputMetadata.Keys.First()) ? session.OutputMetadata.Keys.First()
             : throw new Res2NetException("The model has no classifier output, so there are no logits.");
         return Run(session, batch, [name])[0];
     }
@@ -157,6 +157,9 @@ public sealed class OnnxEngine : IInferenceEngine
     }
 
     /// <summary>The output name of a feature stage in the graphs this library writes.</summary>
+    /// <summary>Whether an output is one of the stage maps (c2..c5) this library's exports name so.</summary>
+    private static bool IsStage(string output) => Enum.GetValues<FeatureStage>().Any(s => s != FeatureStage.Pooled && StageName(s) == output);
+
     internal static string StageName(FeatureStage stage) => stage == FeatureStage.Pooled ? EmbeddingName : stage.ToString().ToLowerInvariant();
 
     private static InferenceSession Load(Func<InferenceSession> create, string name)

@@ -46,7 +46,7 @@ public sealed class OnnxExportCache
         var model = checkpoint.Model.Name;
         var (outputStride, style) = (checkpoint.OutputStride, checkpoint.Style);
         ModelCheckpoint? held = checkpoint;
-        var stages = new[] { FeatureStage.Pooled }.Concat(Enumerable.Range(0, StageCount(checkpoint.Model)).Select(i => (FeatureStage)(i + 1))).ToArray();
+        var stages = Outputs(StageCount(checkpoint.Model), template);
 
         (InferenceSession, string?) SessionFor(int height, int width, bool withStages, SessionOptions sessionOptions)
         {
@@ -81,7 +81,7 @@ public sealed class OnnxExportCache
     {
         model.eval();
         template ??= new OnnxExportOptions();
-        var stages = new[] { FeatureStage.Pooled }.Concat(Enumerable.Range(0, model.Stages.Count).Select(i => (FeatureStage)(i + 1))).ToArray();
+        var stages = Outputs(model.Stages.Count, template);
         return OnnxEngine.PerInputSize(model.Metadata, engine,
             (h, w, s, so) => (new InferenceSession(OnnxExporter.ExportBytes(model, template with { Height = h, Width = w, Stages = s }), so), null),
             stages, model);
@@ -187,6 +187,11 @@ public sealed class OnnxExportCache
             return null;
         }
     }
+
+    /// <summary>What an export gives: the pooled embedding and every stage, or the stages up to <see cref="OnnxExportOptions.LastStage"/>.</summary>
+    private static FeatureStage[] Outputs(int stageCount, OnnxExportOptions export) => export.LastStage is { } last
+        ? Enumerable.Range(0, Math.Min(last, stageCount)).Select(i => (FeatureStage)(i + 1)).ToArray()
+        : [FeatureStage.Pooled, .. Enumerable.Range(0, stageCount).Select(i => (FeatureStage)(i + 1))];
 
     private static int StageCount(ModelInfo info) => info.Config switch
     {

@@ -14,12 +14,19 @@ public static class EngineBenchmark
     /// write the graph: it is exported through a temporary file, freed, and its memory handed back to the system, so
     /// the peak memory measured afterwards is ONNX Runtime's own.
     /// </summary>
+    /// <param name="kind">The engine.</param>
+    /// <param name="info">The registered model.</param>
+    /// <param name="export">How the ONNX engine's graph is exported.</param>
+    /// <param name="threads">Intra-op threads of ONNX Runtime.</param>
+    /// <param name="precision">The number format.</param>
+    /// <param name="outputStride">8, 16 or 32 for the ImageNet ResNet-style models; null: the model's own.</param>
     public static IInferenceEngine OpenFresh(EngineKind kind, ModelInfo info, OnnxExportOptions export, int? threads,
-        Precision precision = Precision.Float32)
+        Precision precision = Precision.Float32, int? outputStride = null)
     {
+        ArgumentNullException.ThrowIfNull(info);
         kind = InferenceEngines.Resolve(kind, precision);
         Precisions.Check(precision, kind);
-        var model = info.Create();
+        var model = info.Create(outputStride: outputStride);
         if (kind == EngineKind.Torch)
         {
             return new TorchEngine(model, precision);
@@ -49,11 +56,35 @@ public static class EngineBenchmark
     /// <summary>
     /// Warm-up (at least two runs and one second: first runs allocate, pick kernels, pre-pack weights), then runs of
     /// top-1 classification for at least <paramref name="seconds"/> and five runs. Peak RSS is VmHWM, reset before the
-    /// warm-up, so set-up spikes (profiling, export) are not counted; GFLOP/s counts a MAC as two operations.
+    /// warm-up, so set-up spikes (profiling, export) are not counted; GFLOP/s counts a MAC as two operations. With
+    /// <paramref name="stages"/>, the runs compute those feature maps instead of classifying (as dense-prediction code
+    /// does; the torch engine stops after the deepest one).
     /// </summary>
+    /// <param name="engine">The engine to time.</param>
+    /// <param name="model">The model's name, for the result.</param>
+    /// <param name="label">The engine's name, for the result.</param>
+    /// <param name="batch">Images per run.</param>
+    /// <param name="side">Square input side in pixels.</param>
+    /// <param name="seconds">Length of the timed runs.</param>
+    /// <param name="macs">Multiply-accumulates per image of what is run (for GFLOP/s).</param>
+    /// <param name="cancel">Stops the runs.</param>
+    /// <param name="stages">Feature maps to compute instead of classifying; null: classify.</param>
     public static BenchmarkResult Run(IInferenceEngine engine, string model, string label, int batch, int side, double seconds, long macs,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, IReadOnlyList<FeatureStage>? stages = null)
     {
+        ArgumentNullException.ThrowIfNull(engine);
+        void Once(FloatTensor input)
+        {
+            if (stages is null)
+            {
+                engine.Classify(input, 1);
+            }
+            else
+            {
+                engine.Features(input, stages);
+            }
+        }
+
         FloatTensor input;
         using (var generator = new Generator(0))
         using (var random = randn(batch, engine.Metadata.InChannels, side, side, generator: generator))
@@ -69,7 +100,7 @@ public static class EngineBenchmark
         for (var i = 0; i < 2 || clock.Elapsed.TotalSeconds < 1; i++)
         {
             cancel.ThrowIfCancellationRequested();
-            engine.Classify(input, 1);
+            Once(input);
         }
 
         var latencies = new List<double>();
@@ -78,7 +109,7 @@ public static class EngineBenchmark
         {
             cancel.ThrowIfCancellationRequested();
             var start = Stopwatch.GetTimestamp();
-            engine.Classify(input, 1);
+            Once(input);
             latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
 

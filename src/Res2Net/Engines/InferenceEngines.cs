@@ -1,4 +1,5 @@
 using Res2Net.Caching;
+using Res2Net.Export;
 using Res2Net.Models;
 using Res2Net.Weights;
 
@@ -43,14 +44,18 @@ public static class InferenceEngines
     /// <param name="precision">The number format (bfloat16 on the torch engine only).</param>
     /// <param name="onnx">ONNX Runtime's settings.</param>
     /// <param name="exports">Where ONNX exports are cached; null: beside the weights, else in the cache folder.</param>
+    /// <param name="export">
+    /// How the ONNX engine's graph is exported, for example with <see cref="OnnxExportOptions.LastStage"/> when only early
+    /// stages are wanted; null: the whole model, every output.
+    /// </param>
     public static IInferenceEngine Load(ModelCheckpoint checkpoint, EngineKind kind = EngineKind.Auto, Precision precision = Precision.Float32,
-        OnnxEngineOptions? onnx = null, OnnxExportCache? exports = null)
+        OnnxEngineOptions? onnx = null, OnnxExportCache? exports = null, OnnxExportOptions? export = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var resolved = Resolve(kind, precision);
         Precisions.Check(precision, resolved);
         return resolved == EngineKind.Onnx
-            ? (exports ?? new OnnxExportCache()).OpenEngine(checkpoint, onnx)
+            ? (exports ?? new OnnxExportCache()).OpenEngine(checkpoint, onnx, export)
             : FromModel(checkpoint.CreateModel(), EngineKind.Torch, precision);
     }
 

@@ -35,6 +35,13 @@ public sealed record OnnxExportOptions
     public bool Stages { get; init; }
 
     /// <summary>
+    /// End the graph after this many stages (1 to the model's count), with those stages as its only outputs and no head:
+    /// ONNX Runtime runs every node of a graph whatever outputs are asked for, so dense-prediction code that needs the
+    /// early stages only gets them at their own cost this way. Null: the whole model.
+    /// </summary>
+    public int? LastStage { get; init; }
+
+    /// <summary>
     /// Run the s-1 independent 3x3 convolutions of a stage's first block as one grouped convolution
     /// (groups = (s-1) x cardinality) over the first (s-1)w channels, instead of a split and s-1 convolutions.
     /// </summary>
@@ -62,6 +69,11 @@ public sealed record OnnxExportOptions
             throw new InvalidOptionException(nameof(Batch), $"must be at least 1 when fixed (got {Batch})");
         }
 
+        if (LastStage is < 1 or > 4)
+        {
+            throw new InvalidOptionException(nameof(LastStage), $"must be from 1 to 4 stages (got {LastStage})");
+        }
+
         foreach (var (name, side) in new[] { (nameof(Height), Height), (nameof(Width), Width) })
         {
             if (side is < 16 or > Imaging.ImageDecoder.MaxSide)
@@ -72,5 +84,5 @@ public sealed record OnnxExportOptions
     }
 
     /// <summary>A short text naming every option, for cache keys.</summary>
-    public string Key => $"opset{Opset}-b{Batch?.ToString() ?? "n"}-h{Height?.ToString() ?? "n"}-w{Width?.ToString() ?? "n"}-e{(Embedding ? 1 : 0)}-st{(Stages ? 1 : 0)}-g{(GroupFirstBlock ? 1 : 0)}-p{(PadGroups ? 1 : 0)}";
+    public string Key => $"opset{Opset}-b{Batch?.ToString() ?? "n"}-h{Height?.ToString() ?? "n"}-w{Width?.ToString() ?? "n"}-e{(Embedding ? 1 : 0)}-st{(Stages ? 1 : 0)}{(LastStage is { } last ? $"-l{last}" : "")}-g{(GroupFirstBlock ? 1 : 0)}-p{(PadGroups ? 1 : 0)}";
 }

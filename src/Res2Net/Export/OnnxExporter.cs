@@ -68,38 +68,26 @@ public static class OnnxExporter
         long?[] inputDims = [options.Batch, model.Config.InChannels, options.Height, options.Width];
         g.AddInput(InputName, inputDims, ["batch", "", "height", "width"]);
 
+        if (options.LastStage > model.Stages.Count)
+        {
+            throw new InvalidOptionException(nameof(OnnxExportOptions.LastStage), $"must be at most {model.Stages.Count}, the stages of {name} (got {options.LastStage})");
+        }
+
+        var last = options.LastStage ?? model.Stages.Count;
         var (features, stages) = model switch
         {
-            Res2NetModel r => writer.Res2Net(r, InputName),
-            DlaModel d => writer.Dla(d, InputName),
+            Res2NetModel r => writer.Res2Net(r, InputName, last),
+            DlaModel d => writer.Dla(d, InputName, last),
             _ => throw new ArgumentException($"Cannot export {model.GetType().Name}: only Res2NetModel and DlaModel are supported."),
         };
 
-        var pooled = g.Node("GlobalAveragePool", "pool", [features]);
-        var embedding = g.Node("Flatten", EmbeddingName, [pooled], Int("axis", 1));
-        string? logits = null;
-        if (model.Config.NumClasses > 0)
-        {
-            logits = model switch
-            {
-                Res2NetModel r => writer.Linear(r.Classifier!, embedding, LogitsName),
-                DlaModel d => g.Node("Flatten", LogitsName, [writer.Conv(d.Classifier!, null, pooled, "fc")], Int("axis", 1)),
-                _ => throw new InvalidOperationException($"No classifier writer for {model.GetType().Name}."),
-            };
-        }
-
         long? batch = options.Batch;
-        if (logits is not null)
+        if (options.LastStage is null)
         {
-            g.AddOutput(logits, [batch, model.Config.NumClasses], ["batch", ""]);
+            Head(g, writer, model, features, options, batch);
         }
 
-        if (options.Embedding || logits is null)
-        {
-            g.AddOutput(embedding, [batch, model.NumFeatures], ["batch", ""]);
-        }
-
-        if (options.Stages)
+        if (options.Stages || options.LastStage is not null)
         {
             for (var i = 0; i < stages.Count; i++)
             {
@@ -130,10 +118,37 @@ public static class OnnxExporter
         return m;
     }
 
+    /// <summary>The pooled embedding and the classifier, with their outputs.</summary>
+    private static void Head(OnnxGraph g, Writer writer, Res2NetBackbone model, string features, OnnxExportOptions options, long? batch)
+    {
+        var pooled = g.Node("GlobalAveragePool", "pool", [features]);
+        var embedding = g.Node("Flatten", EmbeddingName, [pooled], Int("axis", 1));
+        string? logits = null;
+        if (model.Config.NumClasses > 0)
+        {
+            logits = model switch
+            {
+                Res2NetModel r => writer.Linear(r.Classifier!, embedding, LogitsName),
+                DlaModel d => g.Node("Flatten", LogitsName, [writer.Conv(d.Classifier!, null, pooled, "fc")], Int("axis", 1)),
+                _ => throw new InvalidOperationException($"No classifier writer for {model.GetType().Name}."),
+            };
+        }
+
+        if (logits is not null)
+        {
+            g.AddOutput(logits, [batch, model.Config.NumClasses], ["batch", ""]);
+        }
+
+        if (options.Embedding || logits is null)
+        {
+            g.AddOutput(embedding, [batch, model.NumFeatures], ["batch", ""]);
+        }
+    }
+
     /// <summary>Emits the nodes of one model; every method returns the name of the value it computed.</summary>
     private sealed class Writer(OnnxGraph g, OnnxExportOptions options)
     {
-        public (string Features, List<string> Stages) Res2Net(Res2NetModel model, string x)
+        public (string Features, List<string> Stages) Res2Net(Res2NetModel model, string x, int last)
         {
             // Stem: its convolutions with their batch norms folded in, each followed by a ReLU; then the max pool.
             var stem = model.FoldStem();
@@ -159,7 +174,7 @@ public static class OnnxExporter
 
             var stages = new List<string>();
             var s = 1;
-            foreach (var layer in model.Blocks)
+            foreach (var layer in model.Blocks.Take(last))
             {
                 var b = 0;
                 foreach (var block in layer)
@@ -174,7 +189,7 @@ public static class OnnxExporter
             return (x, stages);
         }
 
-        public (string Features, List<string> Stages) Dla(DlaModel model, string x)
+        public (string Features, List<string> Stages) Dla(DlaModel model, string x, int last)
         {
             string[] names = ["base_layer", "level0", "level1"];
             for (var i = 0; i < names.Length; i++)
@@ -183,7 +198,7 @@ public static class OnnxExporter
             }
 
             var stages = new List<string>();
-            for (var level = 2; level <= 5; level++)
+            for (var level = 2; level < 2 + last; level++)
             {
                 x = Tree(model.Trees[level - 2], x, null, $"level{level}");
                 stages.Add(x);

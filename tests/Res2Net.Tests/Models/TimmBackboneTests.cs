@@ -103,6 +103,20 @@ public class TimmBackboneTests
     }
 
     [Fact]
+    public void An_onnx_export_ending_after_a_stage_outputs_only_the_stages_up_to_it()
+    {
+        using var model = Load("v1b", 16);
+        using var engine = OnnxExportCache.InMemory(model, new OnnxEngineOptions { Threads = 1 }, new OnnxExportOptions { LastStage = 2 });
+        Assert.Equal([FeatureStage.C2, FeatureStage.C3], engine.FeatureStages);
+        using var scope = NewDisposeScope();
+        var expected = Npy.Read(TestPaths.Fixture("timm/v1b.os16.c3.npy")).ToTensor();
+        Assert.Equal("ok", Compare(expected, engine.Features(Input(), FeatureStage.C3)));
+        Assert.Throws<Res2NetException>(() => engine.Logits(Input()));
+        Assert.Throws<InvalidOptionException>(() => engine.Features(Input(), FeatureStage.C4));
+        Assert.Throws<InvalidOptionException>(() => OnnxExporter.Build(model, new OnnxExportOptions { LastStage = 5 }));
+    }
+
+    [Fact]
     public void Stopping_early_returns_the_same_stages()
     {
         using var model = Load("v1b", 16);
