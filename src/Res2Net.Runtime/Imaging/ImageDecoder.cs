@@ -34,8 +34,16 @@ public static class ImageDecoder
     }
 
     /// <summary>Decodes an encoded image held in memory; <paramref name="name"/> names it in error messages.</summary>
-    public static DecodedImage Decode(ReadOnlySpan<byte> encoded, string name = "image")
+    public static DecodedImage Decode(ReadOnlySpan<byte> encoded, string name = "image") => Decode(encoded, name, MaxPixels);
+
+    /// <summary>
+    /// Decodes an encoded image held in memory, refusing one of more than <paramref name="maxPixels"/> pixels before
+    /// anything is allocated for it (a service bounds what one request may cost this way).
+    /// </summary>
+    /// <exception cref="ImageDecodeException">The data is not an image this library reads, is damaged, or is too large.</exception>
+    public static DecodedImage Decode(ReadOnlySpan<byte> encoded, string name, long maxPixels)
     {
+        maxPixels = Math.Min(maxPixels, MaxPixels);
         if (encoded.IsEmpty)
         {
             throw ImageDecodeException.For(name, "the file is empty");
@@ -61,9 +69,9 @@ public static class ImageDecoder
             throw ImageDecodeException.For(name, $"the image is damaged or truncated (it declares a size of {width}x{height})");
         }
 
-        if ((long)width * height > MaxPixels)
+        if ((long)width * height > maxPixels)
         {
-            throw ImageDecodeException.For(name, $"the image is too large to decode safely ({width}x{height} pixels, more than {MaxPixels:N0})");
+            throw ImageDecodeException.For(name, $"the image is too large to decode safely ({width}x{height} pixels, more than {maxPixels:N0})");
         }
 
         // Unpremultiplied so that alpha can be dropped as PIL drops it; no colour space so that embedded ICC profiles

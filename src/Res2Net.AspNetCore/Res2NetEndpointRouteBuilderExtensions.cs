@@ -1,0 +1,309 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using Res2Net.Imaging;
+
+namespace Res2Net.AspNetCore;
+
+/// <summary>Maps Res2Net's HTTP endpoints.</summary>
+public static class Res2NetEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps, under <paramref name="prefix"/>: <c>POST v1/classify?topk=5</c>, <c>POST v1/embed</c>,
+    /// <c>POST v1/cam?class=K</c> (the photo as the body or as multipart field <c>image</c>), <c>GET v1/models</c>,
+    /// <c>GET healthz</c>, <c>GET readyz</c>, <c>GET metrics</c> (Prometheus) and the demo page at the root. Errors
+    /// answer <c>{"error": "one sentence"}</c> with their status code. Needs
+    /// <see cref="Res2NetServiceCollectionExtensions.AddRes2Net"/>.
+    /// </summary>
+    /// <param name="endpoints">The application's endpoints.</param>
+    /// <param name="prefix">Where to map them ("" for the root).</param>
+    public static RouteGroupBuilder MapRes2Net(this IEndpointRouteBuilder endpoints, string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var classifier = endpoints.ServiceProvider.GetRequiredService<Res2NetClassifier>();
+        var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Res2Net.AspNetCore");
+        var group = endpoints.MapGroup(prefix);
+        var handlers = new Handlers(classifier, logger);
+        group.MapPost("/v1/classify", handlers.Wrap("classify", handlers.ClassifyAsync));
+        group.MapPost("/v1/embed", handlers.Wrap("embed", handlers.EmbedAsync));
+        group.MapPost("/v1/cam", handlers.Wrap("cam", handlers.CamAsync));
+        group.MapGet("/v1/models", handlers.Wrap("models", handlers.Models));
+        group.MapGet("/healthz", handlers.Wrap("healthz", _ => Task.FromResult(Results.Json(new { status = "alive" }))));
+        group.MapGet("/readyz", handlers.Wrap("readyz", handlers.Ready));
+        group.MapMetrics("/metrics", classifier.Metrics.Registry);
+        if (classifier.Options.DemoPage)
+        {
+            group.MapGet("/", handlers.Wrap("demo", handlers.Demo));
+        }
+
+        return group;
+    }
+
+    /// <summary>The request handlers; each returns the result to write, errors included.</summary>
+    private sealed class Handlers(Res2NetClassifier classifier, ILogger logger)
+    {
+        private static readonly Lazy<byte[]> Page = new(() =>
+        {
+            using var stream = typeof(Handlers).Assembly.GetManifestResourceStream("Res2Net.AspNetCore.index.html")
+                ?? throw new InvalidOperationException("The demo page is missing from the assembly.");
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            return copy.ToArray();
+        });
+
+        private readonly Res2NetServiceOptions options = classifier.Options;
+
+        /// <summary>Runs a handler, turns the library's errors into JSON answers, and records the route's metrics.</summary>
+        public RequestDelegate Wrap(string route, Func<HttpContext, Task<IResult>> handler) => async context =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            IResult result;
+            try
+            {
+                result = await handler(context).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away: nothing to answer; its image left the queue before the model if it had not run.
+                classifier.Metrics.Requests.WithLabels(route, "499").Inc();
+                return;
+            }
+            catch (Exception e)
+            {
+                result = Error(context, e);
+            }
+
+            await result.ExecuteAsync(context).ConfigureAwait(false);
+            classifier.Metrics.Requests.WithLabels(route, context.Response.StatusCode.ToString(CultureInfo.InvariantCulture)).Inc();
+            classifier.Metrics.Latency.WithLabels(route).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        };
+
+        public async Task<IResult> ClassifyAsync(HttpContext context)
+        {
+            var topk = QueryInt(context, "topk", "TopK") ?? 5;
+            var started = Stopwatch.GetTimestamp();
+            var images = await ReadImagesAsync(context).ConfigureAwait(false);
+            var answers = await Task.WhenAll(images.Select(async image =>
+            {
+                var prediction = await classifier.ClassifyAsync(image.Data, topk, image.Name, context.RequestAborted).ConfigureAwait(false);
+                return new
+                {
+                    model = classifier.Metadata.Model,
+                    top = prediction.Top.Select(s => new { @class = s.Class, label = s.Label, prob = s.Prob }),
+                    ms = Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1),
+                };
+            })).ConfigureAwait(false);
+            return images.Count == 1 && !images[0].FromForm ? Results.Json(answers[0]) : Results.Json(answers);
+        }
+
+        public async Task<IResult> EmbedAsync(HttpContext context)
+        {
+            var images = await ReadImagesAsync(context).ConfigureAwait(false);
+            var answers = await Task.WhenAll(images.Select(async image =>
+            {
+                var embedding = await classifier.EmbedAsync(image.Data, image.Name, context.RequestAborted).ConfigureAwait(false);
+                return new { model = classifier.Metadata.Model, dim = embedding.Length, embedding };
+            })).ConfigureAwait(false);
+            return images.Count == 1 && !images[0].FromForm ? Results.Json(answers[0]) : Results.Json(answers);
+        }
+
+        public async Task<IResult> CamAsync(HttpContext context)
+        {
+            var classIndex = QueryInt(context, "class", "ClassIndex");
+            if (!classifier.CanExplain)
+            {
+                // Before the body is read: the answer does not depend on it.
+                _ = classifier.Metadata;
+                throw new GradCamUnavailableException(
+                    "Grad-CAM is not available here: it needs the model's weights on the torch engine, and this service runs an ONNX file.");
+            }
+
+            var images = await ReadImagesAsync(context).ConfigureAwait(false);
+            if (images.Count != 1)
+            {
+                return Json(StatusCodes.Status400BadRequest, $"v1/cam takes one image per request (got {images.Count}).");
+            }
+
+            var (png, cam) = await classifier.ExplainAsync(images[0].Data, classIndex, images[0].Name, context.RequestAborted).ConfigureAwait(false);
+            context.Response.Headers["X-Res2Net-Class"] = cam.Class.ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers["X-Res2Net-Label"] = Uri.EscapeDataString(cam.Label);
+            context.Response.Headers["X-Res2Net-Prob"] = cam.Prob.ToString("R", CultureInfo.InvariantCulture);
+            return Results.Bytes(png, "image/png");
+        }
+
+        public Task<IResult> Models(HttpContext context)
+        {
+            var m = classifier.Metadata;
+            var p = classifier.Preprocess;
+            return Task.FromResult(Results.Json(new
+            {
+                model = m.Model,
+                engine = classifier.EngineName,
+                precision = classifier.Precision,
+                input_size = p.InputSize,
+                crop_pct = p.CropPct,
+                interpolation = p.Interpolation.ToString().ToLowerInvariant(),
+                mean = p.Mean,
+                std = p.Std,
+                in_channels = m.InChannels,
+                num_classes = m.NumClasses,
+                output_stride = m.OutputStride,
+                cam = classifier.CanExplain,
+                max_batch = options.MaxBatch,
+                max_delay_ms = options.MaxDelay.TotalMilliseconds,
+                max_queue = options.MaxQueue,
+                max_body_mb = Math.Round(options.MaxBodyBytes / 1048576.0, 1),
+            }));
+        }
+
+        public Task<IResult> Ready(HttpContext context)
+        {
+            if (classifier.IsReady)
+            {
+                return Task.FromResult(Results.Json(new { status = "ready", model = classifier.Metadata.Model }));
+            }
+
+            context.Response.Headers.RetryAfter = "2";
+            var why = classifier.Draining ? "The service is stopping."
+                : classifier.Ready.IsFaulted ? $"The model could not be loaded: {classifier.Ready.Exception!.InnerException!.Message}"
+                : "The model is still loading.";
+            return Task.FromResult(Json(StatusCodes.Status503ServiceUnavailable, why));
+        }
+
+        public Task<IResult> Demo(HttpContext context)
+        {
+            // Everything the page needs is inline: no other origin may be reached.
+            context.Response.Headers.ContentSecurityPolicy =
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            return Task.FromResult(Results.Bytes(Page.Value, "text/html; charset=utf-8"));
+        }
+
+        /// <summary>
+        /// The photos of a request: the raw body, or the multipart fields named "image". A declared length over the limit
+        /// is refused before anything is read; a body that grows past it is cut off there.
+        /// </summary>
+        private async Task<List<(ReadOnlyMemory<byte> Data, string Name, bool FromForm)>> ReadImagesAsync(HttpContext context)
+        {
+            var request = context.Request;
+            var limit = options.MaxBodyBytes;
+            if (request.ContentLength > limit)
+            {
+                throw new PayloadTooLargeException(request.ContentLength.Value, limit);
+            }
+
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            {
+                size.MaxRequestBodySize = limit;
+            }
+
+            var images = new List<(ReadOnlyMemory<byte>, string, bool)>();
+            // Only multipart forms carry files; anything else (curl's default form type included) is the photo itself.
+            if (request.ContentType?.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                context.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions
+                {
+                    MultipartBodyLengthLimit = limit,
+                    ValueCountLimit = 64,
+                    BufferBody = false,
+                    MemoryBufferThreshold = (int)Math.Min(limit, int.MaxValue),
+                }));
+                var form = await request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+                foreach (var file in form.Files.Where(f => f.Name == "image"))
+                {
+                    using var copy = new MemoryStream((int)Math.Min(file.Length, limit));
+                    await file.CopyToAsync(copy, context.RequestAborted).ConfigureAwait(false);
+                    images.Add((copy.ToArray(), string.IsNullOrEmpty(file.FileName) ? "image" : file.FileName, true));
+                }
+
+                if (images.Count == 0)
+                {
+                    throw new InvalidOptionException("image", "must be a multipart field holding a photo (the form has none)");
+                }
+
+                return images;
+            }
+
+            using var body = new MemoryStream();
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                if (body.Length + read > limit)
+                {
+                    throw new PayloadTooLargeException(null, limit);
+                }
+
+                body.Write(buffer, 0, read);
+            }
+
+            if (body.Length == 0)
+            {
+                throw new InvalidOptionException("body", "must hold the photo (JPEG, PNG, BMP, GIF or WebP), or be a multipart form with the field 'image' (it is empty)");
+            }
+
+            images.Add((body.ToArray(), "the request body", false));
+            return images;
+        }
+
+        private static int? QueryInt(HttpContext context, string name, string option)
+        {
+            var text = context.Request.Query[name].ToString();
+            if (text.Length == 0)
+            {
+                return null;
+            }
+
+            return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) ? value
+                : throw new InvalidOptionException(option, $"must be a whole number (got '{text}')");
+        }
+
+        /// <summary>The library's error as a JSON answer: its sentence, the status that says whose fault it is.</summary>
+        private IResult Error(HttpContext context, Exception e)
+        {
+            switch (e)
+            {
+                case PayloadTooLargeException:
+                    return Json(StatusCodes.Status413PayloadTooLarge, e.Message);
+                case BadHttpRequestException bad:
+                    return Json(bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+                        ? new PayloadTooLargeException(null, options.MaxBodyBytes).Message : $"The request could not be read: {bad.Message}");
+                case InvalidDataException invalid:
+                    return Json(StatusCodes.Status400BadRequest, $"The multipart form could not be read: {invalid.Message}");
+                case InvalidOptionException option:
+                    return Json(StatusCodes.Status400BadRequest, $"{Parameter(option.Option)} {option.Problem}.");
+                case ImageDecodeException:
+                    return Json(StatusCodes.Status400BadRequest, e.Message);
+                case ServiceUnavailableException busy:
+                    context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(busy.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                    return Json(StatusCodes.Status503ServiceUnavailable, e.Message);
+                case GradCamUnavailableException:
+                    return Json(StatusCodes.Status501NotImplemented, e.Message);
+                default:
+                    logger.LogError(e, "Request {Path} failed", context.Request.Path);
+                    return Json(StatusCodes.Status500InternalServerError, $"The server failed on this request ({e.GetType().Name}): {e.Message}");
+            }
+        }
+
+        /// <summary>The library's option names as this API spells them.</summary>
+        private static string Parameter(string option) => option switch
+        {
+            "TopK" => "topk",
+            "ClassIndex" => "class",
+            _ => option,
+        };
+
+        private static IResult Json(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+    }
+
+    /// <summary>A body over the limit.</summary>
+    private sealed class PayloadTooLargeException(long? length, long limit) : Exception(length is { } n
+        ? $"The request body is {n:N0} bytes, more than the {limit:N0} this service takes."
+        : $"The request body is larger than the {limit:N0} bytes this service takes.");
+}

@@ -1,0 +1,43 @@
+using Prometheus;
+
+namespace Res2Net.AspNetCore;
+
+/// <summary>The service's Prometheus metrics, in a registry of its own (several services in one process do not mix).</summary>
+internal sealed class ServiceMetrics
+{
+    public ServiceMetrics(int maxBatch)
+    {
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
+        Requests = factory.CreateCounter("res2net_requests_total", "HTTP requests answered, by route and status code.",
+            new CounterConfiguration { LabelNames = ["route", "status"] });
+        Latency = factory.CreateHistogram("res2net_request_duration_seconds", "Time from a request's arrival to its answer, by route.",
+            new HistogramConfiguration { LabelNames = ["route"], Buckets = Histogram.ExponentialBuckets(0.002, 2, 14) });
+        BatchSize = factory.CreateHistogram("res2net_batch_size", "Images per forward pass of the model.",
+            new HistogramConfiguration { Buckets = Histogram.LinearBuckets(1, 1, Math.Min(maxBatch, 64)) });
+        InferenceSeconds = factory.CreateHistogram("res2net_inference_seconds", "Time of one forward pass of a batch.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.002, 2, 14) });
+        QueueDepth = factory.CreateGauge("res2net_queue_depth", "Images waiting for the model.");
+        Images = factory.CreateCounter("res2net_images_total", "Images run through the model, by kind (classify, embed, cam).",
+            new CounterConfiguration { LabelNames = ["kind"] });
+        Rejected = factory.CreateCounter("res2net_rejected_total", "Images refused before the model, by reason (queue_full, timeout, bad_image).",
+            new CounterConfiguration { LabelNames = ["reason"] });
+        DotNetStats.Register(Registry);
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public Counter Requests { get; }
+
+    public Histogram Latency { get; }
+
+    public Histogram BatchSize { get; }
+
+    public Histogram InferenceSeconds { get; }
+
+    public Gauge QueueDepth { get; }
+
+    public Counter Images { get; }
+
+    public Counter Rejected { get; }
+}

@@ -1,0 +1,146 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Res2Net.AspNetCore;
+using Res2Net.Engines;
+using Res2Net.Explain;
+using Res2Net.Models;
+using Res2Net.Weights;
+
+namespace Res2Net.Tests.Serve;
+
+/// <summary>Weights of a small registered model with class names (random, but a real checkpoint), shared by the service tests.</summary>
+public sealed class SmallWeights : IDisposable
+{
+    private readonly TempDir dir = new();
+
+    public SmallWeights()
+    {
+        Path = dir.File("res2net_small.pth");
+        TorchSharp.torch.manual_seed(21);
+        using var model = ModelRegistry.Create("res2net_small");
+        Models.BatchNormStatistics.Randomise(model);
+        model.ClassNames = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+        ModelWeights.Save(model, Path);
+    }
+
+    public string Path { get; }
+
+    public static string Photo(string name) => System.IO.Path.Combine(TestPaths.Fixtures, "images", name);
+
+    public void Dispose() => dir.Dispose();
+}
+
+/// <summary>An ASP.NET Core app on 127.0.0.1 (a free port) with AddRes2Net and MapRes2Net, as a user would write it.</summary>
+internal sealed class ServiceHost : IAsyncDisposable
+{
+    private readonly WebApplication app;
+
+    private ServiceHost(WebApplication app, Uri address)
+    {
+        this.app = app;
+        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public HttpClient Client { get; }
+
+    public Res2NetClassifier Classifier => app.Services.GetRequiredService<Res2NetClassifier>();
+
+    public IServiceProvider Services() => app.Services;
+
+    public Uri Address => Client.BaseAddress!;
+
+    /// <summary>Starts the app and waits until the model is ready.</summary>
+    public static async Task<ServiceHost> StartAsync(Action<Res2NetServiceOptions> configure, bool waitReady = true)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddRes2Net(configure);
+        var app = builder.Build();
+        app.MapRes2Net();
+        await app.StartAsync();
+        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var host = new ServiceHost(app, address);
+        if (waitReady)
+        {
+            await host.Classifier.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        return host;
+    }
+
+    /// <summary>The weights on an engine, with Grad-CAM from the same file.</summary>
+    public static Task<ServiceHost> StartAsync(string weights, EngineKind engine, Action<Res2NetServiceOptions>? more = null) => StartAsync(o =>
+    {
+        o.Engine = _ => InferenceEngines.Load(ModelCheckpoint.Read(weights), engine);
+        o.ClassActivationMapper = _ => GradCamExplainer.Load(weights);
+        more?.Invoke(o);
+    });
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}
+
+/// <summary>An engine that runs another but holds every batch until released: makes queues and batches observable.</summary>
+internal sealed class GatedEngine(IInferenceEngine inner) : IInferenceEngine
+{
+    private readonly SemaphoreSlim gate = new(0);
+
+    public int Batches { get; private set; }
+
+    public List<int> BatchSizes { get; } = [];
+
+    public string EngineName => inner.EngineName;
+
+    public string Precision => inner.Precision;
+
+    public ModelMetadata Metadata => inner.Metadata;
+
+    public IReadOnlyList<FeatureStage> FeatureStages => inner.FeatureStages;
+
+    /// <summary>Lets <paramref name="count"/> more batches run.</summary>
+    public void Release(int count = 1) => gate.Release(count);
+
+    /// <summary>Lets everything run from now on.</summary>
+    public void Open() => gate.Release(10_000);
+
+    public FloatTensor Logits(FloatTensor batch)
+    {
+        Hold(batch);
+        return inner.Logits(batch);
+    }
+
+    public IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages)
+    {
+        Hold(batch);
+        return inner.Features(batch, stages);
+    }
+
+    public void Dispose()
+    {
+        gate.Dispose();
+        inner.Dispose();
+    }
+
+    private void Hold(FloatTensor batch)
+    {
+        // The warm-up passes (before the service is ready) run at once.
+        if (Batches++ >= 2)
+        {
+            lock (BatchSizes)
+            {
+                BatchSizes.Add((int)batch.Shape[0]);
+            }
+
+            gate.Wait(TimeSpan.FromSeconds(30));
+        }
+    }
+}
