@@ -15,7 +15,12 @@ internal static class ExportCommand
         var model = Options.Model();
         var weights = Options.Weights(required: false);
         var fresh = new Option<bool>("--fresh") { Description = "Export freshly initialised weights instead of a checkpoint (for timing and graph checks)." };
-        var output = new Option<string>("--output", "-o") { Description = "The .onnx file to write.", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "The .onnx file to write." };
+        var triton = new Option<string>("--triton")
+        {
+            Description = "Write a Triton Inference Server model repository here instead (DIR/NAME/config.pbtxt, DIR/NAME/1/model.onnx, labels.txt): dynamic batch, the model's input size unless --size.",
+        };
+        var maxBatch = new Option<int>("--max-batch") { Description = "--triton: max_batch_size, the most images Triton batches into one run.", DefaultValueFactory = _ => 8 };
         var opset = new Option<int>("--opset")
         {
             Description = $"ONNX opset, {OnnxExportOptions.MinOpset} to {OnnxExportOptions.MaxOpset}.",
@@ -45,7 +50,7 @@ internal static class ExportCommand
         var blockStyle = Options.BlockStyle();
         var command = new Command("export", "Write a model as an ONNX graph (batch norm folded), for ONNX Runtime and other runtimes.")
         {
-            model, weights, fresh, output, opset, batch, size, stages, split, pad, int8, calibrate, outputStride, blockStyle,
+            model, weights, fresh, output, triton, maxBatch, opset, batch, size, stages, split, pad, int8, calibrate, outputStride, blockStyle,
         };
         command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
@@ -57,6 +62,17 @@ internal static class ExportCommand
             if (parse.GetValue(fresh) && parse.GetValue(weights) is not null)
             {
                 throw new InvalidOptionException("--fresh", "and --weights exclude each other");
+            }
+
+            var tritonDir = parse.GetValue(triton);
+            if ((tritonDir is null) == (parse.GetValue(output) is null))
+            {
+                throw new InvalidOptionException("--output", "or --triton must say where to write, one of them");
+            }
+
+            if (tritonDir is not null && fixedBatch is not null)
+            {
+                throw new InvalidOptionException("--batch", "must stay dynamic with --triton (Triton batches requests itself)");
             }
 
             var options = new OnnxExportOptions
@@ -86,7 +102,13 @@ internal static class ExportCommand
             using var net = parse.GetValue(fresh) ? info.Create(outputStride: stride, style: style)
                 : ModelCheckpoint.Read(await WeightsResolver.ResolveAsync(info, parse.GetValue(weights), cancel), info.Name).With(stride, style).CreateModel();
             net.eval();
-            var target = parse.GetValue(output)!;
+            if (tritonDir is not null && options.Size is null)
+            {
+                // Triton's dims are fixed: the input size the weights were trained for.
+                options = options with { Size = net.Metadata.Preprocess.InputSize };
+            }
+
+            var target = parse.GetValue(output);
             var graph = OnnxExporter.Build(net, options);
             var failed = 0;
             var note = "";
@@ -108,8 +130,16 @@ internal static class ExportCommand
                 note = $", INT8, calibrated on {batches.Sum(x => x.Shape[0])} images";
             }
 
-            OnnxExporter.Write(graph, target);
-            Console.Error.WriteLine($"wrote {target} ({new FileInfo(target).Length / 1e6:F1} MB, opset {options.Opset}{note})");
+            if (tritonDir is not null)
+            {
+                var folder = TritonRepository.Write(graph, net.Metadata with { Preprocess = net.Metadata.Preprocess with { InputSize = options.Size!.Value } },
+                    tritonDir, parse.GetValue(maxBatch));
+                Console.Error.WriteLine($"wrote the Triton model {folder} (config.pbtxt, 1/model.onnx{(net.Metadata.ClassNames.Count > 0 ? ", labels.txt" : "")}; max_batch_size {parse.GetValue(maxBatch)}{note})");
+                return failed == 0 ? Run.Ok : Run.Failed;
+            }
+
+            OnnxExporter.Write(graph, target!);
+            Console.Error.WriteLine($"wrote {target} ({new FileInfo(target!).Length / 1e6:F1} MB, opset {options.Opset}{note})");
             return failed == 0 ? Run.Ok : Run.Failed;
         }));
         return command;
