@@ -5,9 +5,9 @@ namespace Res2Net.IO;
 /// <summary>
 /// The one way this library writes an output file: into a temporary file created exclusively, under an unpredictable
 /// name, in the target's folder; flushed to disk; then renamed over the target, so that readers see the old file or
-/// the whole new one and an interrupted write leaves nothing behind. A symbolic link as target is written through (the
-/// file it points to is replaced and the link stays); a folder, device, FIFO or socket is never replaced: the write is
-/// refused with one sentence.
+/// the whole new one and an interrupted write leaves nothing behind. Only a missing path or a regular file is written:
+/// a symbolic link (dangling or not) is never written through, and a folder, device, FIFO or socket is never replaced;
+/// those writes are refused with one sentence.
 /// </summary>
 internal static class AtomicFile
 {
@@ -81,20 +81,19 @@ internal static class AtomicFile
     }
 
     /// <summary>
-    /// The file to replace: <paramref name="path"/> itself, or the final target of a symbolic link; refused when that
-    /// exists and is not a regular file, or when its folder does not exist.
+    /// The file to replace: <paramref name="path"/>, refused when it exists and is not a regular file (a link is not
+    /// followed: whoever planted it chose what it points to), or when its folder does not exist.
     /// </summary>
     internal static string Resolve(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var full = Path.GetFullPath(path);
-        if (FileSystemEntry.Of(full, followLinks: false).Kind == EntryKind.SymbolicLink)
+        var entry = FileSystemEntry.Of(full, followLinks: false);
+        if (entry.Kind == EntryKind.SymbolicLink)
         {
-            var final = File.ResolveLinkTarget(full, returnFinalTarget: true);
-            full = final is null ? full : Path.GetFullPath(final.FullName);
+            throw new Res2NetException($"{path}: the output is a symbolic link; it is not written through (remove the link or give another path).");
         }
 
-        var entry = FileSystemEntry.Of(full);
         if (entry.Kind is not (EntryKind.Missing or EntryKind.Regular))
         {
             throw new Res2NetException($"{path}: the output is {entry.Describe()}; give the path of a regular file to write.");

@@ -1,3 +1,4 @@
+using Res2Net.Weights;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -147,15 +148,40 @@ internal sealed class Optimizer : IDisposable
         [.. state.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => KeyValuePair.Create(e.Key, e.Value))];
 
     /// <summary>Restores what <see cref="StateDict"/> gave (tensors are copied in).</summary>
-    public void LoadState(IEnumerable<KeyValuePair<string, Tensor>> entries, long stepCount)
+    /// <exception cref="CheckpointFormatException">An entry names no parameter of this optimizer, or has another shape or type.</exception>
+    public void LoadState(IEnumerable<KeyValuePair<string, Tensor>> entries, long stepCount, string source)
     {
+        // Checked before anything is replaced: a state from another model or a damaged file changes nothing.
+        var parameters = Groups.SelectMany(g => g.Params).ToDictionary(e => e.Key, e => e.Param);
+        var suffixes = Kind == OptimizerKind.Sgd ? new[] { ".momentum_buffer" } : [".exp_avg", ".exp_avg_sq"];
+        var incoming = entries.ToList();
+        foreach (var (key, value) in incoming)
+        {
+            var suffix = suffixes.FirstOrDefault(s => key.EndsWith(s, StringComparison.Ordinal));
+            if (suffix is null || !parameters.TryGetValue(key[..^suffix.Length], out var p))
+            {
+                throw new CheckpointFormatException($"{source}: its optimizer entry '{key}' belongs to no trainable parameter of this run.");
+            }
+
+            if (!value.shape.SequenceEqual(p.shape) || value.dtype != p.dtype)
+            {
+                throw new CheckpointFormatException(
+                    $"{source}: its optimizer entry '{key}' is {value.dtype} [{string.Join(", ", value.shape)}], not {p.dtype} [{string.Join(", ", p.shape)}] as its parameter.");
+            }
+        }
+
+        if (stepCount < 0)
+        {
+            throw new CheckpointFormatException($"{source}: it records {stepCount} optimizer steps; the count cannot be negative.");
+        }
+
         foreach (var t in state.Values)
         {
             t.Dispose();
         }
 
         state.Clear();
-        foreach (var (key, value) in entries)
+        foreach (var (key, value) in incoming)
         {
             state[key] = value.clone().DetachFromDisposeScope();
         }

@@ -34,6 +34,7 @@ public sealed class Trainer
         TrainingProgress? resumed = null;
         Dictionary<string, TensorData>? resumedModel = null, resumedOptim = null;
         string? stateFile = options.OutDir is null ? null : Path.Combine(options.OutDir, TrainingCheckpoint.StateFile);
+        using var outLock = options.OutDir is null ? null : LockOutDir(options.OutDir);
         if (options.Resume)
         {
             if (stateFile is null || !File.Exists(stateFile))
@@ -96,7 +97,7 @@ public sealed class Trainer
         using var optimizer = new Optimizer(options.Optimizer, groups, options.Momentum, options.Nesterov);
         if (resumed is not null)
         {
-            optimizer.LoadState(resumedOptim!.Select(e => KeyValuePair.Create(e.Key, e.Value.ToTensor())), resumed.OptimizerSteps);
+            optimizer.LoadState(resumedOptim!.Select(e => KeyValuePair.Create(e.Key, e.Value.ToTensor())), resumed.OptimizerSteps, stateFile!);
         }
 
         // What the checkpoints record: the classes and the transform photos need to look like the training images.
@@ -105,6 +106,26 @@ public sealed class Trainer
         var trainBatches = new BatchMaker(train, inChannels, size, model.Preprocess);
         var testBatches = new BatchMaker(test, inChannels, size, model.Preprocess);
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        if (resumed is not null)
+        {
+            // The state against this run's data: a state from another dataset or another size is not this run's.
+            var mismatch = resumed.NumClasses != data.Train.NumClasses ? $"{resumed.NumClasses} classes, the data {data.Train.NumClasses}"
+                : resumed.InChannels != inChannels ? $"{resumed.InChannels} input channels, the data {inChannels}"
+                : resumed.ImageSize != size ? $"{resumed.ImageSize}-pixel images, this run {size}"
+                : resumed.StepInEpoch >= stepsPerEpoch ? $"step {resumed.StepInEpoch} of an epoch, which has {stepsPerEpoch}"
+                : null;
+            if (mismatch is not null)
+            {
+                throw new CheckpointFormatException($"{stateFile}: it records {mismatch}; it is not the state of a run on this data.");
+            }
+
+            if (resumed.EpochsDone >= options.Epochs)
+            {
+                throw new InvalidOptionException(nameof(TrainOptions.Resume),
+                    $"has nothing left to do: {stateFile} finished all {options.Epochs} epochs (its best checkpoint is beside it)");
+            }
+        }
+
         var schedule = new CosineSchedule(options.PeakLr, (long)stepsPerEpoch * options.Epochs,
             (long)Math.Round(options.WarmupEpochs * stepsPerEpoch), options.MinLr);
 
@@ -340,6 +361,33 @@ public sealed class Trainer
         optimizer.Step(lr);
         var correct = logits.detach().argmax(1).eq(y).sum().item<long>();
         return (value, correct);
+    }
+
+    /// <summary>
+    /// Holds OutDir for this run (an exclusive lock on its <c>.lock</c> file, released when the run ends, even by a
+    /// kill): two runs writing one folder would interleave their metrics and overwrite each other's checkpoints.
+    /// </summary>
+    private static FileStream LockOutDir(string outDir)
+    {
+        Directory.CreateDirectory(outDir);
+        var path = Path.Combine(outDir, ".lock");
+        var entry = FileSystemEntry.Of(path, followLinks: false);
+        if (entry.Kind is not (EntryKind.Missing or EntryKind.Regular))
+        {
+            throw new InvalidOptionException(nameof(TrainOptions.OutDir), $"holds {path}, which is {entry.Describe()}, not a regular file; remove it");
+        }
+
+        try
+        {
+            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            stream.Write(System.Text.Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n"));
+            stream.Flush();
+            return stream;
+        }
+        catch (IOException)
+        {
+            throw new InvalidOptionException(nameof(TrainOptions.OutDir), $"{outDir} is in use by another training run; wait for it to end or choose another folder");
+        }
     }
 
     /// <summary>

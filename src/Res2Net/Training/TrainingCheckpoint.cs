@@ -48,6 +48,54 @@ internal sealed record TrainingProgress
 
     /// <summary>The options the run started with (a resumed run keeps them).</summary>
     public required TrainOptionsSnapshot Options { get; init; }
+
+    /// <summary>Checks every field against what a run can write; the first one out of range is named in one sentence.</summary>
+    /// <exception cref="CheckpointFormatException">A field holds a value no run writes.</exception>
+    public void Check(string source)
+    {
+        if (Format != 1)
+        {
+            throw new CheckpointFormatException($"{source}: it is a training state of format {Format}; this version reads format 1.");
+        }
+
+        var o = Options ?? throw new CheckpointFormatException($"{source}: its progress has no options; the state is damaged.");
+        Field(Models.ModelRegistry.TryGet(Model, out _) && Model == o.Model, "Model", $"'{Model}'");
+        Field(NumClasses is >= 1 and <= Models.ModelMetadata.MaxClasses, "NumClasses", NumClasses);
+        Field(InChannels is >= 1 and <= ModelWeights.MaxInChannels, "InChannels", InChannels);
+        Field(ImageSize is >= 8 and <= 1024, "ImageSize", ImageSize);
+        Field(EpochsDone is >= 0 and < 100_000, "EpochsDone", EpochsDone);
+        Field(StepInEpoch >= 0, "StepInEpoch", StepInEpoch);
+        Field(PartialSeen >= 0, "PartialSeen", PartialSeen);
+        Field(PartialCorrect >= 0 && PartialCorrect <= PartialSeen, "PartialCorrect", PartialCorrect);
+        Field(Finite(PartialLossSum), "PartialLossSum", PartialLossSum);
+        Field(Finite(PartialSeconds), "PartialSeconds", PartialSeconds);
+        Field(Finite(ElapsedSeconds), "ElapsedSeconds", ElapsedSeconds);
+        Field(OptimizerSteps >= 0, "OptimizerSteps", OptimizerSteps);
+        Field(double.IsNegativeInfinity(BestTop1) || BestTop1 is >= 0 and <= 100, "BestTop1", BestTop1);
+        Field(BestEpoch >= 0 && BestEpoch <= EpochsDone, "BestEpoch", BestEpoch);
+        Field(o.BatchSize is >= 1 and <= 65_536, "Options.BatchSize", o.BatchSize);
+        Field(o.PeakLr > 0 && o.PeakLr < 1e3, "Options.PeakLr", o.PeakLr);
+        Field(Finite(o.MinLr), "Options.MinLr", o.MinLr);
+        Field(Finite(o.WarmupEpochs), "Options.WarmupEpochs", o.WarmupEpochs);
+        Field(Finite(o.WeightDecay), "Options.WeightDecay", o.WeightDecay);
+        Field(Finite(o.BackboneLrScale), "Options.BackboneLrScale", o.BackboneLrScale);
+        Field(o.Momentum is >= 0 and < 1, "Options.Momentum", o.Momentum);
+        Field(o.LabelSmoothing is >= 0 and < 1, "Options.LabelSmoothing", o.LabelSmoothing);
+        Field(o.CropPadding is >= 0 and <= 64, "Options.CropPadding", o.CropPadding);
+        Field(o.TrainLimit is null or >= 1, "Options.TrainLimit", o.TrainLimit);
+        Field(o.FreezeStages is null or (>= 0 and <= 4), "Options.FreezeStages", o.FreezeStages);
+
+        void Field(bool ok, string name, object? value)
+        {
+            if (!ok)
+            {
+                throw new CheckpointFormatException(
+                    $"{source}: its progress field {name} is {value ?? "null"}, which no run writes; the state is damaged (train afresh without resuming, or restore a copy).");
+            }
+        }
+
+        static bool Finite(double v) => double.IsFinite(v) && v >= 0;
+    }
 }
 
 /// <summary>The options that decide the numbers of a run, as stored in the checkpoint.</summary>
@@ -66,7 +114,15 @@ internal static class TrainingCheckpoint
     public const string StateFile = "last.state";
     private const string ProgressKey = "progress_json";
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+    /// <summary>The largest progress record read: it holds a few dozen numbers.</summary>
+    private const int MaxProgressBytes = 64 * 1024;
+
+    // -Infinity is the best top-1 before the first evaluation: a run stopped in its first epoch must save it too.
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = false,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public static void Save(string path, nn.Module model, Optimizer optimizer, TrainingProgress progress)
     {
@@ -82,13 +138,32 @@ internal static class TrainingCheckpoint
     public static (TrainingProgress Progress, Dictionary<string, TensorData> Model, Dictionary<string, TensorData> Optimizer) Load(string path)
     {
         var all = CheckpointFile.ReadStateDict(path);
-        if (!all.TryGetValue(ProgressKey, out var meta) || meta.DType != DType.UInt8)
+        if (!all.TryGetValue(ProgressKey, out var meta) || meta.DType != DType.UInt8 || meta.Shape.Length != 1)
         {
-            throw new InvalidDataException($"{path} is not a res2net training state: it has no {ProgressKey} entry.");
+            throw new CheckpointFormatException($"{path} is not a res2net training state: it has no {ProgressKey} entry.");
         }
 
-        var progress = JsonSerializer.Deserialize<TrainingProgress>(meta.Data, JsonOptions)
-            ?? throw new InvalidDataException($"{path}: its {ProgressKey} entry is empty.");
+        if (meta.Data.Length > MaxProgressBytes)
+        {
+            throw new CheckpointFormatException($"{path}: its {ProgressKey} entry is {meta.Data.Length:N0} bytes; a training state's is a few hundred.");
+        }
+
+        TrainingProgress? progress;
+        try
+        {
+            progress = JsonSerializer.Deserialize<TrainingProgress>(meta.Data, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointFormatException($"{path}: its {ProgressKey} entry is not the progress of a run ({e.Message.Split(" Path:")[0].TrimEnd('.')}).");
+        }
+
+        if (progress is null)
+        {
+            throw new CheckpointFormatException($"{path}: its {ProgressKey} entry is empty.");
+        }
+
+        progress.Check(path);
         var model = all.Where(e => e.Key.StartsWith("model.", StringComparison.Ordinal)).ToDictionary(e => e.Key[6..], e => e.Value);
         var optim = all.Where(e => e.Key.StartsWith("optim.", StringComparison.Ordinal)).ToDictionary(e => e.Key[6..], e => e.Value);
         return (progress, model, optim);
