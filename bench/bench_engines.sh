@@ -5,7 +5,7 @@
 # other processes hits them alike; the table gives the best and the median round (the best is the least disturbed).
 #
 # Usage: bench/bench_engines.sh [--readme]
-#   --readme          also replace the table between the bench markers in README.md
+#   --readme          also replace the table between the bench markers in docs/performance.md
 # Environment:
 #   MODEL=res2net50_26w_4s  BATCHES="1 8"  THREADS=2  ROUNDS=3  SECONDS_PER_RUN=8
 #   PYTORCH_ONNX=FILE       PyTorch's export of MODEL (made by bench/onnx_export_pytorch.py), timed as a third engine

@@ -4,7 +4,7 @@
 # torch engine in bfloat16 (where the CPU has it) and each model's INT8 export (calibrated on the fixture photos).
 #
 # Usage: bench/bench_models.sh [--readme]
-#   --readme   also replace the table between the <!-- models:begin --> and <!-- models:end --> markers in README.md
+#   --readme   also replace the table between the <!-- models:begin --> and <!-- models:end --> markers in docs/performance.md
 # Environment: BATCH=8 THREADS=2 SECONDS_PER_RUN=6 MODELS="<all ImageNet models>" BENCH_LOCK=/tmp/build.lock
 # Needs: a built CLI (Release) or the .NET SDK, and jq.
 set -euo pipefail

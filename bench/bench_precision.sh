@@ -4,7 +4,7 @@
 # on its float32 and INT8 exports.
 # (Speed at ImageNet size: rows of bench/bench_engines.sh.)  SIZE=28: the export's input side.
 #
-# Usage: bench/bench_precision.sh [--readme]     --readme: also replace the table between the precision markers in README.md
+# Usage: bench/bench_precision.sh [--readme]     --readme: also replace the table between the precision markers in docs/performance.md
 # Environment: WEIGHTS=bench/results/res2net_small/last.pth  MODEL=res2net_small  DATA=/usr/share/datasets/fashion-mnist  THREADS=2
 set -euo pipefail
 # shellcheck source=bench/common.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves the packages work as a user gets them: packs them, installs the tool and restores the two samples from the
+# Proves the packages work as a user gets them: packs them, installs the tool and restores the samples from the
 # local feed into empty package folders (nothing borrowed from this machine's NuGet cache), runs them, and checks that
 # the runtime sample pulls in no TorchSharp or LibTorch, publishes under 100 MB, and prints what `res2net classify
 # --onnx` prints. About 5 minutes on 2 cores, most of it downloading TorchSharp and LibTorch for the fine-tuning sample.
@@ -14,7 +14,7 @@ note() { echo "== $*"; }
 note "pack"
 rm -rf artifacts/packages
 dotnet pack Res2Net.slnx -c Release -o artifacts/packages -v quiet -nologo >/dev/null
-for p in Res2Net.Runtime Res2Net Res2Net.Tool; do
+for p in Res2Net.Runtime Res2Net Res2Net.AspNetCore Res2Net.Tool; do
   ls artifacts/packages/$p.*.nupkg artifacts/packages/$p.*.snupkg >/dev/null 2>&1 || fail "no package or symbol package for $p"
 done
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
@@ -42,6 +42,21 @@ runtime_mb=$(( $(du -sb "$work/classify" | cut -f1) / 1000000 ))
 "$work/classify/ClassifyOnnx" "$work/model/fm.onnx" "${photos[@]}" > "$work/sample.jsonl"
 cmp -s "$work/tool.jsonl" "$work/sample.jsonl" || { diff "$work/tool.jsonl" "$work/sample.jsonl" >&2; fail "the runtime sample and res2net classify --onnx disagree"; }
 
+note "the service sample: Res2Net.AspNetCore only, serving the export on 127.0.0.1"
+NUGET_PACKAGES=$work/nuget-service dotnet publish samples/Service -c Release -o "$work/service" -v quiet -nologo >/dev/null
+if ls "$work/nuget-service" | grep -qiE '^(torchsharp|libtorch)'; then
+  fail "the service sample restored $(ls "$work/nuget-service" | grep -iE '^(torchsharp|libtorch)' | tr '\n' ' ')"
+fi
+service_mb=$(( $(du -sb "$work/service" | cut -f1) / 1000000 ))
+ASPNETCORE_URLS=http://127.0.0.1:18799 "$work/service/Service" "$work/model/fm.onnx" >"$work/service.log" 2>&1 &
+service=$!
+for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18799/readyz >/dev/null && break; sleep 0.5; done
+served=$(curl -sf -X POST --data-binary @"${photos[0]}" -H 'Content-Type: image/png' 'http://127.0.0.1:18799/v1/classify?topk=5' || true)
+kill "$service"; wait "$service" 2>/dev/null || true
+[ -n "$served" ] || { cat "$work/service.log" >&2; fail "the service sample did not answer /v1/classify"; }
+[ "$(echo "$served" | jq -c '[.top[].class]')" = "$(head -1 "$work/tool.jsonl" | jq -c '[.top[].class]')" ] \
+  || fail "the service sample and res2net classify --onnx disagree: $served"
+
 note "the fine-tuning sample: the Res2Net package, TorchSharp from NuGet, no fix from this repository"
 NUGET_PACKAGES=$work/nuget-full dotnet publish samples/FineTune -c Release -o "$work/finetune" -v quiet -nologo >/dev/null
 finetune_mb=$(( $(du -sb "$work/finetune" | cut -f1) / 1000000 ))
@@ -49,6 +64,9 @@ finetune_mb=$(( $(du -sb "$work/finetune" | cut -f1) / 1000000 ))
 grep -q "logits (1, 1000)" "$work/finetune.log" || fail "the fine-tuning sample ran no forward pass"
 [ -f "$work/finetune-out/tuned/best.pth" ] || fail "the fine-tuning sample wrote no checkpoint"
 
+note "the library tour in docs/models.md compiles against the Res2Net package"
+NUGET_PACKAGES=$work/nuget-full dotnet build samples/Tour -c Release -v quiet -nologo >/dev/null || fail "samples/Tour (docs/models.md) does not compile"
+
 echo "packages: $(ls artifacts/packages | tr '\n' ' ')"
-echo "published: runtime sample $runtime_mb MB, fine-tuning sample $finetune_mb MB"
+echo "published: runtime sample $runtime_mb MB, service sample $service_mb MB, fine-tuning sample $finetune_mb MB"
 echo "check-packages: ok"
