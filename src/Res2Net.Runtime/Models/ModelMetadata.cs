@@ -142,7 +142,9 @@ public sealed record ModelMetadata
             InChannels = inChannels,
             NumClasses = numClasses,
             ClassNames = names,
-            OutputStride = o.ContainsKey("output_stride") ? Int(o, "output_stride", source, 1, 64) : 32,
+            // Files written before the stride was recorded were built with their registered model's own.
+            OutputStride = o.ContainsKey("output_stride") ? Int(o, "output_stride", source, 1, 64)
+                : ModelRegistry.TryGet(model, out var registered) ? registered.DefaultMetadata().OutputStride : 32,
             Preprocess = new PreprocessConfig(Int(o, "input_size", source, 1, ImageDecoder.MaxSide), crop, mean, std, interpolation),
         };
     }

@@ -9,6 +9,26 @@ namespace Res2Net.Tests.Weights;
 public class ModelWeightsTests
 {
     [Fact]
+    public void Metadata_written_before_the_output_stride_was_recorded_takes_the_registered_models_own()
+    {
+        // res2net_cifar_tiny has output stride 4; files of earlier versions record no stride at all.
+        using var dir = new TempDir();
+        var path = dir.File("old.pth");
+        using (var model = ModelRegistry.Create("res2net_cifar_tiny", 10, 1))
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(model.Metadata.ToJson())!.AsObject();
+            Assert.True(json.Remove("output_stride"));
+            CheckpointFile.Write(path, ModelWeights.StateDict(model).Select(e => KeyValuePair.Create(e.Key, e.Value.ToTensorData())), json.ToJsonString());
+        }
+
+        var checkpoint = ModelCheckpoint.Read(path);
+        Assert.True(checkpoint.MetadataRecorded);
+        Assert.Equal(4, checkpoint.OutputStride);
+        using var loaded = checkpoint.CreateModel();
+        Assert.Equal(4, loaded.Metadata.OutputStride);
+    }
+
+    [Fact]
     public void A_checkpoint_of_another_shape_is_refused_with_the_keys_named_and_the_model_untouched()
     {
         using var model = FixtureModels.Config("res2net_tiny_s8").Build();
