@@ -47,7 +47,7 @@ internal static class Run
 
     public static void Error(ParseResult parse, string message, Exception? e = null)
     {
-        Console.Error.WriteLine($"res2net: error: {message}");
+        StdErr.Line($"res2net: error: {message}");
         if (e is not null && parse.GetValue(Options.Verbose))
         {
             Console.Error.WriteLine(e);

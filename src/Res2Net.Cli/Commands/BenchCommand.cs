@@ -98,7 +98,7 @@ internal static class BenchCommand
             var results = new List<BenchmarkResult> { EngineBenchmark.Run(runner, info.Name, label, b, side, duration, macs, cancel, stages) };
             if (parse.GetValue(photos) is { Length: > 0 } inputs)
             {
-                var files = Predictor.ExpandInputs(inputs, note => Console.Error.WriteLine($"res2net: {note}"));
+                var files = Predictor.ExpandInputs(inputs, note => StdErr.Line($"res2net: {note}"));
                 var preprocess = runner.Metadata.Preprocess with { InputSize = side };
                 var predictor = new Predictor(runner, new Res2Net.Imaging.ImagePreprocessor(preprocess, runner.Metadata.InChannels));
                 var options = new BatchOptions { BatchSize = b, DecodeThreads = parse.GetValue(decodeThreads) };

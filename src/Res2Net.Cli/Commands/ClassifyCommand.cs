@@ -41,7 +41,7 @@ internal static class ClassifyCommand
             var json = parse.GetValue(format) == "json";
             var table = json ? null : new Table().AddColumns("input", "row", "rank", "prob", "label");
             var failed = 0;
-            var files = Predictor.ExpandInputs(parse.GetValue(inputs)!, note => Console.Error.WriteLine($"res2net: {note}"));
+            var files = Predictor.ExpandInputs(parse.GetValue(inputs)!, note => StdErr.Line($"res2net: {note}"));
             using var bar = Progress.Start("classifying", files.Count, show: files.Count > batch.BatchSize);
             var done = 0;
             await foreach (var r in predictor.PredictManyAsync(files, k, batch, null, cancel))

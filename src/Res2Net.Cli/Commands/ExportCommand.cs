@@ -119,13 +119,14 @@ internal static class ExportCommand
                 {
                     failed++;
                     Run.Error(parse, error);
-                }).ToList();
+                }, note => StdErr.Line($"res2net: {note}")).TakeWhile(_ => !cancel.IsCancellationRequested).ToList();
+                cancel.ThrowIfCancellationRequested();
                 if (batches.Count == 0)
                 {
                     throw new InvalidOptionException("--calibrate", "gave no image that could be read; --int8 needs at least one");
                 }
 
-                graph = OnnxQuantizer.Quantize(graph, OnnxQuantizer.Calibrate(graph, batches));
+                graph = OnnxQuantizer.Quantize(graph, OnnxQuantizer.Calibrate(graph, batches, cancellationToken: cancel));
                 OnnxExporter.SetProperty(graph, OnnxEngine.PrecisionKey, "int8");
                 note = $", INT8, calibrated on {batches.Sum(x => x.Shape[0])} images";
             }

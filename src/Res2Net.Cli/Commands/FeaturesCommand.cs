@@ -53,7 +53,7 @@ internal static class FeaturesCommand
             using var predictor = await Predictors.LoadAsync(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop),
                 InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(onnx), cancel,
                 parse.GetValue(outputStride), Options.ParseBlockStyle(parse.GetValue(blockStyle)), stages);
-            var files = Predictor.ExpandInputs(parse.GetValue(inputs)!, note => Console.Error.WriteLine($"res2net: {note}"));
+            var files = Predictor.ExpandInputs(parse.GetValue(inputs)!, note => StdErr.Line($"res2net: {note}"));
             var rows = new List<(InputItem Item, FeatureRow Row)>();
             var failed = 0;
             using (var bar = Progress.Start("embedding", files.Count, show: files.Count > batch.BatchSize))

@@ -10,11 +10,15 @@ namespace Res2Net.Imaging;
 /// </summary>
 public static class ImageDecoder
 {
-    /// <summary>PIL's decompression-bomb limit (twice <c>Image.MAX_IMAGE_PIXELS</c>), past which it refuses to decode.</summary>
-    public const long MaxPixels = 2L * 89_478_485;
+    /// <summary>
+    /// The most pixels decoded (64 megapixels: an 8000 x 8000 photo, past any phone's or most cameras'). Decoding holds
+    /// 7 bytes a pixel (RGBA from the codec, then RGB), so this bounds what one image can cost to about 450 MB; PIL's own
+    /// decompression-bomb limit (179 megapixels) would allow 1.2 GB.
+    /// </summary>
+    public const long MaxPixels = 64L << 20;
 
-    /// <summary>The largest image file read (bytes); a photo of this many pixels at most needs far less.</summary>
-    public const long MaxEncodedBytes = 1L << 30;
+    /// <summary>The largest image file read (bytes): a 64-megapixel photo needs far less, even as an uncompressed BMP.</summary>
+    public const long MaxEncodedBytes = 256L << 20;
 
     /// <summary>The largest side of a network input, and of a resized image that is kept whole (Grad-CAM), in pixels.</summary>
     public const int MaxSide = 8192;
@@ -49,7 +53,19 @@ public static class ImageDecoder
             throw ImageDecodeException.For(name, "the file is empty");
         }
 
-        using var data = SKData.CreateCopy(encoded);
+        // Skia reads the caller's bytes where they are (pinned for the call), not a copy: a large file is held once.
+        unsafe
+        {
+            fixed (byte* bytes = encoded)
+            {
+                using var data = SKData.Create((IntPtr)bytes, encoded.Length, (_, _) => { });
+                return Decode(data, encoded, name, maxPixels);
+            }
+        }
+    }
+
+    private static DecodedImage Decode(SKData data, ReadOnlySpan<byte> encoded, string name, long maxPixels)
+    {
         using var codec = SKCodec.Create(new SKMemoryStream(data), out var created);
         if (codec is null)
         {

@@ -28,10 +28,12 @@ public static class ImageFiles
     /// Expands inputs in the order given: a named file stays as it is (whatever its extension, since it was named), a
     /// folder becomes the image files under it, recursively, sorted by ordinal path so that runs repeat exactly.
     /// Hidden entries and files that are no images by extension are skipped. Every file and folder is visited once: a
-    /// symbolic link is followed the first time its target is met and skipped after that, so a link back to a parent
-    /// folder ends instead of looping; FIFOs, devices and sockets are skipped with a note to <paramref name="skipped"/>.
+    /// link to a file is followed the first time its target is met and skipped after that; a link to a folder is not
+    /// followed (as find(1) does by default: a link to / would walk the whole disk); FIFOs, devices and sockets are
+    /// skipped; each skip is noted to <paramref name="skipped"/>. A walk that meets more than
+    /// <see cref="MaxEntries"/> entries stops with an error.
     /// </summary>
-    /// <exception cref="Res2NetException">An input is neither a file nor a folder.</exception>
+    /// <exception cref="Res2NetException">An input is neither a file nor a folder, the inputs hold no image, or a folder is too large.</exception>
     public static IReadOnlyList<string> Expand(IEnumerable<string> inputs, Action<string>? skipped = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -53,8 +55,20 @@ public static class ImageFiles
             }
         }
 
+        if (result.Count == 0)
+        {
+            var named = inputs.ToList();
+            if (named.Count > 0)
+            {
+                throw new Res2NetException($"{string.Join(", ", named.Take(3))}{(named.Count > 3 ? ", ..." : "")}: no image files ({string.Join(", ", Extensions)}) there.");
+            }
+        }
+
         return result;
     }
+
+    /// <summary>The most entries (files and folders) a folder walk visits.</summary>
+    public const int MaxEntries = 2_000_000;
 
     /// <summary>The image files under one folder, each once, sorted.</summary>
     internal static List<string> Folder(string root, Action<string>? skipped)
@@ -62,6 +76,7 @@ public static class ImageFiles
         var found = new List<string>();
         var seen = new HashSet<(ulong, ulong)>();
         var pending = new Stack<string>();
+        var visited = 0;
         var rootEntry = FileSystemEntry.Of(root);
         seen.Add((rootEntry.Device, rootEntry.Inode));
         pending.Push(root);
@@ -82,9 +97,17 @@ public static class ImageFiles
 
             foreach (var path in entries)
             {
+                if (++visited > MaxEntries)
+                {
+                    throw new Res2NetException($"{root}: holds more than {MaxEntries:N0} files and folders; name smaller folders.");
+                }
+
                 var entry = FileSystemEntry.Of(path);
                 switch (entry.Kind)
                 {
+                    case EntryKind.Directory when FileSystemEntry.Of(path, followLinks: false).Kind == EntryKind.SymbolicLink:
+                        skipped?.Invoke($"{path}: skipped, a symbolic link to a folder (folders are walked only where they are).");
+                        break;
                     case EntryKind.Directory:
                         if (seen.Add((entry.Device, entry.Inode)))
                         {

@@ -8,7 +8,8 @@ namespace Res2Net.Export;
 /// <summary>
 /// The inputs INT8 calibration measures value ranges on: a dataset folder (as training reads it: IDX, CIFAR,
 /// ImageFolder) gives a spread-out sample of its training images; photos are preprocessed as classification does; .npy
-/// batches are used as they are. A file that cannot be read is named through <c>skipped</c> and left out.
+/// batches are used as they are. A file that cannot be read is named through <c>failed</c> and left out; special files
+/// and links to folders met in a folder are noted through <c>skipped</c>.
 /// </summary>
 public static class CalibrationSet
 {
@@ -16,7 +17,12 @@ public static class CalibrationSet
     public const int DatasetImages = 256;
 
     /// <summary>The calibration batches, normalised as <paramref name="preprocessor"/> says, of its input size.</summary>
-    public static IEnumerable<FloatTensor> Read(IEnumerable<string> inputs, ImagePreprocessor preprocessor, Action<string>? skipped = null)
+    /// <param name="inputs">Dataset folders, photos, folders of photos and .npy batches.</param>
+    /// <param name="preprocessor">The transform photos get (the model's, at the export's size).</param>
+    /// <param name="failed">Told of each file that could not be read (it is left out).</param>
+    /// <param name="skipped">Told of each special file or link to a folder skipped in a folder.</param>
+    public static IEnumerable<FloatTensor> Read(IEnumerable<string> inputs, ImagePreprocessor preprocessor, Action<string>? failed = null,
+        Action<string>? skipped = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(preprocessor);
@@ -55,7 +61,7 @@ public static class CalibrationSet
             }
             catch (Res2NetException e)
             {
-                skipped?.Invoke(e.Message);
+                failed?.Invoke(e.Message);
                 continue;
             }
 

@@ -30,7 +30,12 @@ public static class OnnxQuantizer
     /// Runs <paramref name="model"/> (float32, unoptimised, so every value exists) on calibration batches and records
     /// the range of every value. The batches are float32 NCHW, already normalised, as the model takes them.
     /// </summary>
-    public static Dictionary<string, ValueRange> Calibrate(ModelProto model, IEnumerable<FloatTensor> batches, int? threads = null)
+    /// <param name="model">The float32 graph to quantize.</param>
+    /// <param name="batches">Representative inputs.</param>
+    /// <param name="threads">ONNX Runtime's intra-op threads; null: its default.</param>
+    /// <param name="cancellationToken">Stops between batches.</param>
+    public static Dictionary<string, ValueRange> Calibrate(ModelProto model, IEnumerable<FloatTensor> batches, int? threads = null,
+        CancellationToken cancellationToken = default)
     {
         var probe = model.Clone();
         var outputs = probe.Graph.Output.Select(o => o.Name).ToHashSet();
@@ -55,6 +60,7 @@ public static class OnnxQuantizer
         var ranges = new Dictionary<string, ValueRange>();
         foreach (var batch in batches)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var data = batch.Values.Span;
             var shape = batch.ShapeArray();
             Observe(ranges, inputName, data);

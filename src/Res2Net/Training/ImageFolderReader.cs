@@ -34,6 +34,13 @@ internal static class ImageFolderReader
             foreach (var file in Directory.GetFiles(folder).Where(ImageFiles.IsImageFile).OrderBy(f => f, StringComparer.Ordinal))
             {
                 var image = ImageDecoder.Decode(file);
+                var scale = (double)storeSize / Math.Min(image.Width, image.Height);
+                if (image.Width * scale * (image.Height * scale) > ImageDecoder.MaxResizedPixels)
+                {
+                    // A 1 x 60000 strip resized to a short side of 32 would be 2 million pixels long.
+                    throw new DatasetFormatException($"{file}: its sides ({image.Width}x{image.Height}) are too unequal to resize to {storeSize} pixels.");
+                }
+
                 pixels.AddRange(Resize(image, storeSize, channels));
                 labels.Add(label);
             }

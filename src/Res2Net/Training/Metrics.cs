@@ -9,14 +9,42 @@ internal static class MetricsLog
 {
     public const string FileName = "metrics.jsonl";
 
-    public static void Append(string path, EpochMetrics m) =>
-        File.AppendAllText(path, JsonSerializer.Serialize(m) + "\n");
+    /// <summary>The largest log read: one line of about 250 bytes per epoch, for the most epochs a run may have.</summary>
+    private const long MaxBytes = 32L << 20;
 
-    public static List<EpochMetrics> Read(string path) =>
-        !File.Exists(path)
-            ? []
-            : File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<EpochMetrics>(l)
-                ?? throw new InvalidDataException($"{path} has an empty line.")).ToList();
+    /// <summary>
+    /// Adds an epoch: the whole log is written anew through <see cref="AtomicFile"/> (a few KB), so a link or FIFO
+    /// planted under its name is refused, not written through, and a kill leaves the old log or the new one.
+    /// </summary>
+    public static void Append(string path, EpochMetrics m)
+    {
+        var text = string.Concat(Read(path).Append(m).Select(e => JsonSerializer.Serialize(e) + "\n"));
+        AtomicFile.Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
+    }
+
+    public static List<EpochMetrics> Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        var text = System.Text.Encoding.UTF8.GetString(InputFiles.ReadAllBytes(path, MaxBytes, "metrics log"));
+        var result = new List<EpochMetrics>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            try
+            {
+                result.Add(JsonSerializer.Deserialize<EpochMetrics>(line) ?? throw new JsonException("null"));
+            }
+            catch (JsonException)
+            {
+                throw new Weights.CheckpointFormatException($"{path}: line {result.Count + 1} is not an epoch's metrics; the log is damaged (move it away to resume).");
+            }
+        }
+
+        return result;
+    }
 
     /// <summary>Keeps the epochs a resumed checkpoint has completed (a kill may have logged one more).</summary>
     public static List<EpochMetrics> Truncate(string path, int epochsDone)

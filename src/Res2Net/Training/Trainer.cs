@@ -370,6 +370,18 @@ public sealed class Trainer
     private static FileStream LockOutDir(string outDir)
     {
         Directory.CreateDirectory(outDir);
+
+        // Every file a run writes there must be a regular file or missing: found now, not after an epoch of work.
+        foreach (var name in new[] { "best.pth", "last.pth", TrainingCheckpoint.StateFile, MetricsLog.FileName, TrainingChart.FileName,
+            ImageNetLabels.ClassesFileName, "samples.npy", "samples.txt" })
+        {
+            var output = FileSystemEntry.Of(Path.Combine(outDir, name), followLinks: false);
+            if (output.Kind is not (EntryKind.Missing or EntryKind.Regular))
+            {
+                throw new InvalidOptionException(nameof(TrainOptions.OutDir), $"holds {name}, which is {output.Describe()}; a run writes only regular files there (remove it)");
+            }
+        }
+
         var path = Path.Combine(outDir, ".lock");
         var entry = FileSystemEntry.Of(path, followLinks: false);
         if (entry.Kind is not (EntryKind.Missing or EntryKind.Regular))

@@ -36,6 +36,38 @@ public class ImageFilesTests
     }
 
     [Fact]
+    public void Links_loops_fifos_and_links_to_folders_end_and_are_noted()
+    {
+        using var dir = new TempDir();
+        var photos = Directory.CreateDirectory(Path.Combine(dir.Path, "photos")).FullName;
+        File.Copy(Path.Combine(TestPaths.Fixtures, "images", "rocket.jpg"), Path.Combine(photos, "a.jpg"));
+        File.CreateSymbolicLink(Path.Combine(photos, "again"), photos);            // a loop
+        File.CreateSymbolicLink(Path.Combine(photos, "root"), "/");                 // the whole disk
+        File.CreateSymbolicLink(Path.Combine(photos, "b.jpg"), Path.Combine(photos, "a.jpg"));
+        File.CreateSymbolicLink(Path.Combine(photos, "gone.jpg"), Path.Combine(photos, "missing.jpg"));
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [Path.Combine(photos, "pipe.jpg")])!)
+        {
+            mkfifo.WaitForExit();
+        }
+
+        var notes = new List<string>();
+        var found = ImageFiles.Expand([photos], notes.Add);
+        Assert.Single(found);
+        Assert.Contains(notes, n => n.EndsWith("again: skipped, a symbolic link to a folder (folders are walked only where they are).", StringComparison.Ordinal));
+        Assert.Contains(notes, n => n.EndsWith("root: skipped, a symbolic link to a folder (folders are walked only where they are).", StringComparison.Ordinal));
+        Assert.Contains(notes, n => n.EndsWith("gone.jpg: skipped, a symbolic link to nothing.", StringComparison.Ordinal));
+        Assert.Contains(notes, n => n.EndsWith("pipe.jpg: skipped, a FIFO (named pipe) is not a regular file.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_folder_without_images_is_named()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<Res2NetException>(() => ImageFiles.Expand([dir.Path]));
+        Assert.Equal($"{dir.Path}: no image files (.jpg, .jpeg, .png, .bmp, .gif, .webp) there.", e.Message);
+    }
+
+    [Fact]
     public void A_missing_input_is_named()
     {
         var e = Assert.Throws<Res2NetException>(() => ImageFiles.Expand(["/no/such/place.jpg"]));
