@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Res2Net.IO;
 using Res2Net.Models;
 
 namespace Res2Net.Caching;
@@ -108,7 +109,20 @@ public sealed class WeightsCache : IDisposable
     {
         string target = PathFor(weights);
         string? expected = ExpectedPrefix(weights);
-        if (File.Exists(target))
+        var cached = FileSystemEntry.Of(target);
+        if (cached.Kind is not (EntryKind.Missing or EntryKind.Regular))
+        {
+            // Never read (a FIFO would block, a device never end) and never deleted (it is not ours).
+            throw new WeightsDownloadException($"the cached weights {target} are {cached.Describe()}, not a file; remove it, or pass a checkpoint you have as weightsPath.");
+        }
+
+        if (cached.Kind == EntryKind.Regular && cached.Size > _options.MaxBytes)
+        {
+            bool removed = TryDelete(target);
+            throw new WeightsDownloadException($"the cached weights {target} are {cached.Size:N0} bytes, more than any published file{(removed ? "; they were deleted, run again to download them" : "; delete the file")}.");
+        }
+
+        if (cached.Kind == EntryKind.Regular)
         {
             if (_options.VerifyCached && expected is not null)
             {
@@ -265,6 +279,17 @@ public sealed class WeightsCache : IDisposable
         {
             if (source.IsLocal)
             {
+                var entry = FileSystemEntry.Of(source.Location);
+                if (entry.Kind is not (EntryKind.Regular or EntryKind.Missing))
+                {
+                    throw Failed(source, $"it is {entry.Describe()}, not a file");
+                }
+
+                if (entry.Size > _options.MaxBytes)
+                {
+                    throw Failed(source, $"it is {entry.Size:N0} bytes, more than the {_options.MaxBytes:N0} accepted");
+                }
+
                 body = OpenLocal(source);
                 total = body.Length;
             }
@@ -273,6 +298,11 @@ public sealed class WeightsCache : IDisposable
                 stall.CancelAfter(_options.StallTimeout);
                 response = await SendAsync(source, stall.Token, cancellationToken).ConfigureAwait(false);
                 total = response.Content.Headers.ContentLength;
+                if (total > _options.MaxBytes)
+                {
+                    throw Failed(source, $"the server announces {total:N0} bytes, more than the {_options.MaxBytes:N0} accepted");
+                }
+
                 body = await response.Content.ReadAsStreamAsync(stall.Token).ConfigureAwait(false);
             }
         }
@@ -288,6 +318,12 @@ public sealed class WeightsCache : IDisposable
         {
             response?.Dispose();
             throw Failed(source, Reason(e), e);
+        }
+        catch (Exception e) when (e is UriFormatException or InvalidOperationException or NotSupportedException)
+        {
+            // A redirect to file:///etc/passwd and the like: only http(s) is followed.
+            response?.Dispose();
+            throw Failed(source, "the server redirected to an address that is not http(s)", e);
         }
 
         using (response)
@@ -309,6 +345,8 @@ public sealed class WeightsCache : IDisposable
                 byte[] buffer = new byte[1 << 16];
                 long received = 0;
                 long lastReport = Environment.TickCount64;
+                long started = Environment.TickCount64, windowStart = started, windowBytes = 0;
+                long windowMs = (long)_options.StallTimeout.TotalMilliseconds;
                 progress?.Report(new DownloadProgress(fileName, 0, total));
                 while (true)
                 {
@@ -343,6 +381,29 @@ public sealed class WeightsCache : IDisposable
                     }
 
                     received += n;
+                    windowBytes += n;
+                    if (received > _options.MaxBytes)
+                    {
+                        throw Failed(source, $"more than the {_options.MaxBytes:N0} bytes accepted arrived");
+                    }
+
+                    var now = Environment.TickCount64;
+                    if (now - started > _options.Deadline.TotalMilliseconds)
+                    {
+                        throw Failed(source, $"it took longer than {Seconds(_options.Deadline)} ({Bytes(received, total)})");
+                    }
+
+                    if (now - windowStart >= windowMs)
+                    {
+                        // Bytes, not reads, decide: one byte every few seconds keeps a per-read timer happy forever.
+                        if (windowBytes < _options.MinBytesPerSecond * windowMs / 1000)
+                        {
+                            throw Failed(source, $"only {windowBytes:N0} bytes arrived in {Seconds(_options.StallTimeout)} after {Bytes(received, total)}");
+                        }
+
+                        (windowStart, windowBytes) = (now, 0);
+                    }
+
                     if (progress is not null && Environment.TickCount64 - lastReport >= ProgressIntervalMs)
                     {
                         lastReport = Environment.TickCount64;

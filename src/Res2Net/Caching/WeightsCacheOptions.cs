@@ -16,8 +16,20 @@ public sealed record WeightsCacheOptions
     /// <summary>How long to wait for a TCP (and TLS) connection; only used when no handler is given.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long to wait for the response headers or for the next bytes of the body before giving up.</summary>
-    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long to wait for the response headers, and the window over which the body must keep arriving at
+    /// <see cref="MinBytesPerSecond"/>: a server that sends a byte now and then is given up on like a silent one.
+    /// </summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The slowest transfer accepted, averaged over each <see cref="StallTimeout"/> window.</summary>
+    public long MinBytesPerSecond { get; init; } = 4096;
+
+    /// <summary>The largest file accepted (the published weights are at most a few hundred MB); more is refused and deleted.</summary>
+    public long MaxBytes { get; init; } = 1L << 30;
+
+    /// <summary>The longest a whole download may take.</summary>
+    public TimeSpan Deadline { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>Re-hash a cached file before using it (about 0.3 s per 100 MB).</summary>
     public bool VerifyCached { get; init; } = true;

@@ -28,7 +28,7 @@ internal sealed class CacheFolder : IDisposable
     public string[] Files => Directory.Exists(Path) ? Directory.GetFiles(Path, "*", SearchOption.AllDirectories) : [];
 
     /// <summary>A cache here that ignores <c>RES2NET_MIRROR</c> unless a mirror is given.</summary>
-    public WeightsCache Cache(string? mirror = "", TimeSpan? stall = null, bool verify = true) =>
+    public WeightsCache Cache(string? mirror = "", TimeSpan? stall = null, bool verify = true, long? maxBytes = null) =>
         new(new WeightsCacheOptions
         {
             Directory = Path,
@@ -36,6 +36,7 @@ internal sealed class CacheFolder : IDisposable
             StallTimeout = stall ?? TimeSpan.FromSeconds(30),
             ConnectTimeout = TimeSpan.FromSeconds(3),
             VerifyCached = verify,
+            MaxBytes = maxBytes ?? 1L << 30,
         });
 
     public void Dispose()

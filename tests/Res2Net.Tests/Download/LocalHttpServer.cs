@@ -73,6 +73,33 @@ internal sealed class LocalHttpServer : IAsyncDisposable
         await Task.Delay(Timeout.Infinite, ct);
     };
 
+    /// <summary>Announces the whole length, then sends a byte every <paramref name="every"/>: never silent, never done.</summary>
+    public static Responder Dripping(byte[] body, TimeSpan every) => async (s, ct) =>
+    {
+        await WriteHeadAsync(s, "200 OK", body.Length, ct);
+        foreach (var b in body)
+        {
+            await s.WriteAsync(new[] { b }, ct);
+            await s.FlushAsync(ct);
+            await Task.Delay(every, ct);
+        }
+    };
+
+    /// <summary>Zeros without end and without a length.</summary>
+    public static Responder Endless() => async (s, ct) =>
+    {
+        await s.WriteAsync(Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n"), ct);
+        var zeros = new byte[1 << 16];
+        while (!ct.IsCancellationRequested)
+        {
+            await s.WriteAsync(zeros, ct);
+        }
+    };
+
+    /// <summary>A redirect to <paramref name="location"/>.</summary>
+    public static Responder Redirect(string location) => (s, ct) => s.WriteAsync(Encoding.ASCII.GetBytes(
+        $"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), ct).AsTask();
+
     public static Responder Status(int code, string phrase) => (s, ct) => WriteHeadAsync(s, $"{code} {phrase}", 0, ct);
 
     private static Task WriteHeadAsync(Stream s, string status, long length, CancellationToken ct) =>
