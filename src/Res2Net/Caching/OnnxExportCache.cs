@@ -105,18 +105,32 @@ public sealed class OnnxExportCache
         }
 
         folders.Add(options.Directory ?? Path.Combine(WeightsCache.DefaultDirectory(), "onnx"));
-        foreach (var folder in folders)
+        foreach (var folder in folders.ToList())
         {
             var candidate = Path.Combine(folder, name);
-            if (File.Exists(candidate))
+            var entry = FileSystemEntry.Of(candidate, followLinks: false);
+            if (entry.Kind == EntryKind.Regular)
             {
-                if (TryOpen(candidate, weightsHash, key, sessionOptions) is { } valid)
+                // The file's own bytes against the hash recorded when it was written, then its metadata against these
+                // weights and options: an export edited, swapped or truncated since is made again.
+                if (Sha256(candidate) == ReadHash(candidate) && TryOpen(candidate, weightsHash, key, sessionOptions) is { } valid)
                 {
                     return (candidate, valid.Session);
                 }
 
                 TryDelete(candidate);
+                TryDelete(candidate + HashSuffix);
             }
+            else if (entry.Kind != EntryKind.Missing)
+            {
+                // A link, FIFO or device under our name is neither read nor replaced: this folder is not used.
+                folders.Remove(folder);
+            }
+        }
+
+        if (folders.Count == 0)
+        {
+            throw new Res2NetException($"{Path.Combine(options.Directory ?? Path.Combine(WeightsCache.DefaultDirectory(), "onnx"), name)}: the ONNX export cache holds something other than a file under this name; remove it.");
         }
 
         var proto = Build(checkpoint, export, weightsHash, key);
@@ -127,6 +141,7 @@ public sealed class OnnxExportCache
             {
                 Directory.CreateDirectory(folders[i]);
                 OnnxExporter.Write(proto, path);
+                AtomicFile.WriteAllBytes(path + HashSuffix, System.Text.Encoding.ASCII.GetBytes(Sha256(path)));
                 break;
             }
             catch (Exception e) when (i < folders.Count - 1 && e is Res2NetException or IOException or UnauthorizedAccessException)
@@ -143,6 +158,41 @@ public sealed class OnnxExportCache
         NativeMemory.ReturnFreedMemory();
         var written = Path.Combine(folders.First(f => File.Exists(Path.Combine(f, name))), name);
         return (written, sessionOptions is null ? null : new InferenceSession(written, sessionOptions));
+    }
+
+    /// <summary>Beside each cached export: the SHA-256 of its bytes, as written.</summary>
+    private const string HashSuffix = ".sha256";
+
+    private static string Sha256(string path)
+    {
+        try
+        {
+            using var stream = InputFiles.OpenRead(path, "cached export");
+            return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+        }
+        catch (Res2NetException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>The recorded hash, or null when there is none that could be read.</summary>
+    private static string? ReadHash(string export)
+    {
+        var path = export + HashSuffix;
+        if (FileSystemEntry.Of(path, followLinks: false).Kind != EntryKind.Regular)
+        {
+            return null;
+        }
+
+        try
+        {
+            return System.Text.Encoding.ASCII.GetString(InputFiles.ReadAllBytes(path, 128, "export hash")).Trim();
+        }
+        catch (Res2NetException)
+        {
+            return null;
+        }
     }
 
     private static Onnx.ModelProto Build(ModelCheckpoint checkpoint, OnnxExportOptions export, string weightsHash, string key)

@@ -155,6 +155,14 @@ public class OnnxExportTests
             Assert.Equal(stamp, File.GetLastWriteTimeUtc(first));
         }
 
+        // An export edited since it was written (its metadata intact) is not run: it is made again from the weights.
+        var expected = Top(cache, dir.File("dla.pth"), options, input);
+        var bytes = File.ReadAllBytes(first);
+        bytes[bytes.Length / 2] ^= 0x40;
+        File.WriteAllBytes(first, bytes);
+        Assert.Equal(expected, Top(cache, dir.File("dla.pth"), options, input));
+        Assert.NotEqual(bytes, File.ReadAllBytes(first));
+
         using var other = cache.OpenEngine(ModelCheckpoint.Read(dir.File("dla.pth"), "res2net_dla60"), options, new OnnxExportOptions { GroupFirstBlock = false });
         other.Classify(input);
         Assert.NotEqual(first, other.ModelPath);
@@ -205,6 +213,7 @@ public class OnnxExportTests
         // Where the export cannot be written beside the weights (here a folder holds its name), the cache folder takes
         // it, and no temporary file is left behind.
         File.Delete(beside);
+        File.Delete(beside + ".sha256");
         Directory.CreateDirectory(beside);
         using var fallback = cache.OpenEngine(ModelCheckpoint.Read(weights, "res2net_dla60"), options);
         fallback.Classify(input);
@@ -213,6 +222,12 @@ public class OnnxExportTests
     }
 
     public static TheoryData<string> Names() => new(FixtureModels.Names);
+
+    private static string Top(OnnxExportCache cache, string weights, OnnxEngineOptions options, Tensor input)
+    {
+        using var engine = cache.OpenEngine(ModelCheckpoint.Read(weights, "res2net_dla60"), options);
+        return string.Join(",", engine.Classify(input, 3)[0].Top.Select(t => $"{t.Class}:{t.Prob:F5}"));
+    }
 
     /// <summary>The checker's structural rules: typed graph inputs/outputs, unique names, nodes in topological order.</summary>
     internal static void AssertValid(ModelProto proto, int opset)
