@@ -20,10 +20,15 @@ public static class CheckpointFile
         {
             return CheckpointContainer.PyTorchZip;
         }
-        // A legacy torch.save starts with the pickle of its magic number: PROTO 2, LONG1 of 10 bytes.
-        if (head.Length >= 4 && head[0] == 0x80 && head[1] == 2 && head[2] == 0x8a && head[3] == 10)
+        // A legacy torch.save starts with the pickle of its magic number: PROTO 2 to 5, a FRAME from protocol 4 on, then
+        // LONG1 of 10 bytes (torch.save(..., pickle_protocol=p, _use_new_zipfile_serialization=False)).
+        if (head.Length >= 4 && head[0] == 0x80 && head[1] is >= 2 and <= 5)
         {
-            return CheckpointContainer.PyTorchLegacy;
+            var at = head[1] >= 4 && head.Length >= 11 && head[2] == 0x95 ? 11 : 2;
+            if (head.Length >= at + 2 && head[at] == 0x8a && head[at + 1] == 10)
+            {
+                return CheckpointContainer.PyTorchLegacy;
+            }
         }
         // safetensors: an 8-byte length, then the JSON header's '{'.
         if (head.Length >= 9 && head[8] == '{' && BinaryPrimitives.ReadUInt64LittleEndian(head) < (1UL << 48))

@@ -5,6 +5,23 @@ namespace Res2Net.Tests.Weights;
 
 public class CheckpointFileTests
 {
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Legacy_files_of_every_pickle_protocol_torch_writes_are_read(int protocol)
+    {
+        var path = TestPaths.Data($"legacy_protocol{protocol}.pth");
+        Assert.Equal(CheckpointContainer.PyTorchLegacy, CheckpointFile.Detect(path));
+        var sd = CheckpointFile.ReadStateDict(path);
+        Assert.Equal(["conv.weight", "bn.running_var", "bn.num_batches_tracked"], sd.Keys);
+        Assert.Equal(new long[] { 2, 3, 2, 2 }, sd["conv.weight"].Shape);
+        Assert.Equal(Enumerable.Range(0, 24).Select(i => i / 7f), sd["conv.weight"].ToFloatArray());
+        Assert.Equal([0.5f, 2.0f], sd["bn.running_var"].ToFloatArray());
+        Assert.Equal(3L, BitConverter.ToInt64(sd["bn.num_batches_tracked"].Data));
+    }
+
     [Fact]
     public void Empty_file()
     {
