@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Res2Net.IO;
 
 namespace Res2Net.Training;
 
@@ -16,8 +17,8 @@ internal static class IdxReader
     /// <summary>Reads an images file and its labels file into a dataset.</summary>
     public static ImageDataset Read(string imagesPath, string labelsPath, IReadOnlyList<string>? classes = null)
     {
-        using var images = File.OpenRead(imagesPath);
-        using var labels = File.OpenRead(labelsPath);
+        using var images = InputFiles.OpenRead(imagesPath, "IDX images file");
+        using var labels = InputFiles.OpenRead(labelsPath, "IDX labels file");
         return Read(images, imagesPath, labels, labelsPath, classes);
     }
 
@@ -58,6 +59,12 @@ internal static class IdxReader
     {
         try
         {
+            // A FIFO or device is not looked into (it would block or never end): it is no IDX file.
+            if (FileSystemEntry.Of(path).Kind != EntryKind.Regular)
+            {
+                return false;
+            }
+
             using var s = Open(File.OpenRead(path));
             Span<byte> head = stackalloc byte[4];
             return s.ReadAtLeast(head, 4, throwOnEndOfStream: false) == 4 && head[0] == 0 && head[1] == 0 && head[2] == 0x08 && head[3] is >= 1 and <= 4;
@@ -67,6 +74,9 @@ internal static class IdxReader
             return false;
         }
     }
+
+    /// <summary>The largest IDX array read (Fashion-MNIST's training images are 47 MB).</summary>
+    private const long MaxBytes = 1L << 30;
 
     private static (int[] Dims, byte[] Data) ReadArray(Stream raw, string name)
     {
@@ -108,18 +118,26 @@ internal static class IdxReader
                 total *= dims[i];
             }
 
-            if (total > Array.MaxLength)
+            if (total > MaxBytes)
             {
-                throw new DatasetFormatException($"{name}: its header promises {total} bytes, more than one array can hold.");
+                throw new DatasetFormatException($"{name}: its header promises {total:N0} bytes, more than the {MaxBytes:N0} a dataset file may hold.");
             }
 
-            // Read what is there before trusting the header, so a lying header costs no huge allocation.
+            // Read what is there before trusting the header, so a lying header costs no huge allocation, and no more than
+            // the header promises plus one byte, so a gzip bomb inflates no further than that.
             using var body = new MemoryStream();
-            s.CopyTo(body);
+            var chunk = new byte[1 << 16];
+            int n;
+            while (body.Length <= total && (n = s.Read(chunk, 0, (int)Math.Min(chunk.Length, total + 1 - body.Length))) > 0)
+            {
+                body.Write(chunk, 0, n);
+            }
+
             if (body.Length != total)
             {
-                throw new DatasetFormatException(
-                    $"{name}: its header promises {string.Join(" x ", dims)} = {total} bytes but the file holds {body.Length}.");
+                throw new DatasetFormatException(body.Length > total
+                    ? $"{name}: it holds more than the {string.Join(" x ", dims)} = {total:N0} bytes its header promises."
+                    : $"{name}: its header promises {string.Join(" x ", dims)} = {total:N0} bytes but the file holds {body.Length:N0}.");
             }
 
             return (dims, body.ToArray());

@@ -60,6 +60,13 @@ internal static class PickleValidator
 
     internal static bool IsAllowedGlobal(string key) => Callables.Contains(key) || StorageTypes.ContainsKey(key);
 
+    /// <summary>Limits no state dict comes near (the largest Res2Net training state pickles in about 60,000 opcodes).</summary>
+    private const long MaxOpcodes = 4_000_000;
+
+    private const int MaxMemo = 1_000_000;
+
+    private const int MaxStack = 1_000_000;
+
     private enum Kind { Marker, Str, Global, Instance, Other }
 
     private sealed record Sym(Kind Kind, string? Text = null)
@@ -176,10 +183,19 @@ internal static class PickleValidator
             stack.Add(new Sym(Kind.Instance, callable.Text));
         }
 
+        long ops = 0;
         while (true)
         {
             long at = stream.Position;
             byte op = Byte1();
+
+            // Bounded work whatever the pickle: a state dict of thousands of tensors takes tens of thousands of opcodes,
+            // while a few KB deflated can hold millions (each MEMOIZE a memo entry, each SETITEM a dict entry).
+            if (++ops > MaxOpcodes || memo.Count > MaxMemo || stack.Count > MaxStack)
+            {
+                throw For(path, $"{what} is far larger than a tensor checkpoint's ({N(ops)} opcodes, {N(memo.Count)} memo entries, {N(stack.Count)} values on the stack by offset {N(at)})");
+            }
+
             switch (op)
             {
                 case 0x80: // PROTO

@@ -41,11 +41,13 @@ public static class PyTorchCheckpoint
         bool dataParallel = entries.Count > 0 && entries.All(e => e.Key.StartsWith("module.", StringComparison.Ordinal));
         var result = new OrderedDictionary<string, TensorData>();
         var cache = new Dictionary<TensorRef, TensorData>();
+        var budget = new ReadBudget(raw.Path);
         foreach (var (key, tensor) in entries)
         {
             string name = dataParallel ? key["module.".Length..] : key;
             if (!cache.TryGetValue(tensor, out var data))
             {
+                budget.Charge(tensor, key);
                 cache[tensor] = data = Materialize(raw.Path, tensor, key);
             }
 
@@ -60,7 +62,7 @@ public static class PyTorchCheckpoint
         using var raw = Load(path);
         var tensors = new List<KeyValuePair<string, TensorData>>();
         var cache = new Dictionary<object, TensorData>(ReferenceEqualityComparer.Instance);
-        object? root = Convert(raw, raw.Root, "", 0, tensors, cache);
+        object? root = Convert(raw, raw.Root, "", 0, tensors, cache, new ReadBudget(raw.Path));
         return new CheckpointContents(raw.Container, root, tensors);
     }
 
@@ -203,6 +205,12 @@ public static class PyTorchCheckpoint
             }
 
             throw For(path, $"not a PyTorch checkpoint ({FormatFiles.DescribeStart(path)})");
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        {
+            // The zip reader finds some damage only as it reads (its central directory, an entry's header).
+            fs.Dispose();
+            throw For(path, $"the file is truncated or damaged ({e.Message.TrimEnd('.')})", e);
         }
         catch
         {
@@ -609,7 +617,7 @@ public static class PyTorchCheckpoint
     };
 
     private static object? Convert(RawCheckpoint raw, object? node, string path, int depth,
-        List<KeyValuePair<string, TensorData>> tensors, Dictionary<object, TensorData> cache)
+        List<KeyValuePair<string, TensorData>> tensors, Dictionary<object, TensorData> cache, ReadBudget budget)
     {
         if (depth > MaxDepth)
         {
@@ -622,6 +630,11 @@ public static class PyTorchCheckpoint
             case TensorRef or StorageRef:
                 if (!cache.TryGetValue(node, out var data))
                 {
+                    if (node is TensorRef charged)
+                    {
+                        budget.Charge(charged, path);
+                    }
+
                     data = node is TensorRef t ? Materialize(raw.Path, t, path) : MaterializeStorage(raw.Path, (StorageRef)node, path);
                     cache[node] = data;
                     tensors.Add(new(path, data));
@@ -631,16 +644,16 @@ public static class PyTorchCheckpoint
                 var dict = new OrderedDictionary<object, object?>();
                 foreach (var (k, v) in OrderedEntries(raw, h))
                 {
-                    dict[k] = Convert(raw, v, Child(k), depth + 1, tensors, cache);
+                    dict[k] = Convert(raw, v, Child(k), depth + 1, tensors, cache, budget);
                 }
 
                 return dict;
             case object[] tuple:
-                return tuple.Select((v, i) => Convert(raw, v, Child(i), depth + 1, tensors, cache)).ToArray();
+                return tuple.Select((v, i) => Convert(raw, v, Child(i), depth + 1, tensors, cache, budget)).ToArray();
             case ArrayList list:
-                return list.Cast<object?>().Select((v, i) => Convert(raw, v, Child(i), depth + 1, tensors, cache)).ToList();
+                return list.Cast<object?>().Select((v, i) => Convert(raw, v, Child(i), depth + 1, tensors, cache, budget)).ToList();
             case HashSet<object> set:
-                return set.Select((v, i) => Convert(raw, v, Child(i), depth + 1, tensors, cache)).ToList();
+                return set.Select((v, i) => Convert(raw, v, Child(i), depth + 1, tensors, cache, budget)).ToList();
             case PickledDevice d:
                 return d.Text;
             case NumpyDType t:
@@ -665,22 +678,10 @@ public static class PyTorchCheckpoint
         return new TensorData(s.DType, [length / es], data.AsSpan((int)start, (int)length).ToArray());
     }
 
-    /// <summary>Copies a (possibly strided, offset) view of its storage into contiguous C-order bytes.</summary>
-    internal static TensorData Materialize(string path, TensorRef t, string name)
+    /// <summary>The elements of a tensor's shape, refused when negative or more than one array can hold.</summary>
+    private static long Numel(string path, TensorRef t, string name)
     {
-        var storage = t.Storage;
-        var root = storage.RootStorage;
-        byte[] data = root.Data ??= root.Loader?.Invoke(root, name)
-            ?? throw For(path, $"the file is truncated: the data of tensor '{name}' (storage '{root.Key}') is missing");
-        int es = storage.DType.ElementSize();
-        long available = data.Length / es - storage.ElementOffset;
-        if (storage.Root is not null)
-        {
-            available = Math.Min(available, storage.Numel);
-        }
-
         string shapeText = string.Join(", ", t.Shape);
-
         long numel = 1;
         try
         {
@@ -698,10 +699,66 @@ public static class PyTorchCheckpoint
         {
             throw For(path, $"tensor '{name}' has shape [{shapeText}], which is too large");
         }
-        if (numel > Array.MaxLength / es)
+
+        if (numel > Array.MaxLength / t.Storage.DType.ElementSize())
         {
             throw For(path, $"tensor '{name}' has shape [{shapeText}], more than one array can hold");
         }
+
+        return numel;
+    }
+
+    /// <summary>
+    /// What reading one file's tensors may cost, charged before each is read: at most <see cref="MaxBytes"/> in all,
+    /// and the tensors copied out at most twice the storage they come from (plus 64 MB), so that views which repeat
+    /// their data (expand(), stride 0) cannot turn a small file into gigabytes.
+    /// </summary>
+    private sealed class ReadBudget(string path)
+    {
+        /// <summary>More than any Res2Net checkpoint holds, optimizer state included (res2net152 with AdamW: 0.75 GB).</summary>
+        public const long MaxBytes = 3L << 29;
+
+        private readonly HashSet<StorageRef> roots = new(ReferenceEqualityComparer.Instance);
+        private long spent;
+        private long storage;
+
+        public void Charge(TensorRef t, string name)
+        {
+            var root = t.Storage.RootStorage;
+            if (roots.Add(root))
+            {
+                storage += root.Numel * root.DType.ElementSize();
+            }
+
+            spent += Numel(path, t, name) * t.Storage.DType.ElementSize();
+            if (spent > MaxBytes || storage > MaxBytes)
+            {
+                throw For(path, $"its tensors hold more than the {N(MaxBytes)} bytes any Res2Net checkpoint needs (at '{name}')");
+            }
+
+            if (spent > (2 * storage) + (64L << 20))
+            {
+                throw For(path, $"its tensors would take {N(spent)} bytes once copied out of {N(storage)} bytes of storage (views that repeat their data, such as expand(), at '{name}')");
+            }
+        }
+    }
+
+    /// <summary>Copies a (possibly strided, offset) view of its storage into contiguous C-order bytes.</summary>
+    internal static TensorData Materialize(string path, TensorRef t, string name)
+    {
+        var storage = t.Storage;
+        var root = storage.RootStorage;
+        byte[] data = root.Data ??= root.Loader?.Invoke(root, name)
+            ?? throw For(path, $"the file is truncated: the data of tensor '{name}' (storage '{root.Key}') is missing");
+        int es = storage.DType.ElementSize();
+        long available = data.Length / es - storage.ElementOffset;
+        if (storage.Root is not null)
+        {
+            available = Math.Min(available, storage.Numel);
+        }
+
+        string shapeText = string.Join(", ", t.Shape);
+        long numel = Numel(path, t, name);
 
         if (numel == 0)
         {

@@ -19,6 +19,9 @@ public static class SafeTensors
     /// <summary>The tensors of a safetensors file, in file (offset) order.</summary>
     public static IReadOnlyDictionary<string, TensorData> ReadStateDict(string path) => ReadStateDict(path, out _);
 
+    /// <summary>More than any Res2Net checkpoint holds, optimizer state included (res2net152 with AdamW: 0.75 GB).</summary>
+    private const long MaxDataBytes = 3L << 29;
+
     /// <summary>The tensors in file (offset) order, and the header's <c>__metadata__</c> (empty if none).</summary>
     public static IReadOnlyDictionary<string, TensorData> ReadStateDict(string path, out IReadOnlyDictionary<string, string> metadata)
     {
@@ -93,6 +96,10 @@ public static class SafeTensors
         {
             throw For(path, $"the safetensors header is not valid JSON ({e.Message.TrimEnd('.')})", e);
         }
+        catch (InvalidOperationException e) when (e.InnerException is System.Text.DecoderFallbackException)
+        {
+            throw For(path, "the safetensors header holds text that is not valid UTF-8", e);
+        }
 
         // Offsets must tile the data exactly: in range, no overlaps, no holes, sizes that match.
         entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
@@ -116,6 +123,12 @@ public static class SafeTensors
         if (expected != dataLength)
         {
             throw For(path, $"the safetensors data has {N(dataLength - expected)} bytes after the last tensor");
+        }
+
+        // Before anything is read: a (sparse) file of gigabytes is not a Res2Net checkpoint.
+        if (dataLength > MaxDataBytes)
+        {
+            throw For(path, $"its tensors hold {N(dataLength)} bytes, more than the {N(MaxDataBytes)} any Res2Net checkpoint needs");
         }
 
         var result = new OrderedDictionary<string, TensorData>();
