@@ -48,7 +48,7 @@ public class DatasetTests
         var truncated = File.ReadAllBytes(images)[..^10];
         File.WriteAllBytes(dir.File("short"), truncated);
         e = Assert.Throws<DatasetFormatException>(() => IdxReader.Read(dir.File("short"), labels));
-        Assert.Contains("short: its header promises 5 x 28 x 28 = 3920 bytes but the file holds 3910", e.Message);
+        Assert.Contains("short: its header promises 5 x 28 x 28 = 3,920 bytes but the file holds 3,910", e.Message);
 
         var outOfRange = WriteLabels(dir.File("lab5"), 5, gzip: false, first: 200);
         e = Assert.Throws<DatasetFormatException>(() => IdxReader.Read(images, outOfRange, IdxReader.FashionMnistClasses));
