@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Res2Net.Models;
 using Res2Net.Weights;
 
 namespace Res2Net.Cli.Commands;
@@ -8,14 +9,20 @@ internal static class ConvertCommand
     public static Command Create()
     {
         var model = Options.Model();
-        var input = new Option<string>("--input", "-i") { Description = "Checkpoint to read (.pth zip or legacy, .safetensors).", Required = true };
+        var input = new Option<string>("--input", "-i") { Description = "Checkpoint to read (.pth zip or legacy, .safetensors)." };
+        var fresh = new Option<bool>("--fresh") { Description = "Write freshly initialised weights of --model instead of reading --input (for timing and trials)." };
         var output = new Option<string>("--output", "-o") { Description = "File to write: .pth (PyTorch zip) or .safetensors.", Required = true };
-        var command = new Command("convert", "Check a checkpoint against a model strictly and write it in another container.") { model, input, output };
+        var command = new Command("convert", "Check a checkpoint against a model strictly and write it in another container.") { model, input, fresh, output };
         command.SetAction(parse => Run.Guarded(parse, () =>
         {
-            var source = parse.GetValue(input)!;
+            var source = parse.GetValue(input);
+            if ((source is null) != parse.GetValue(fresh))
+            {
+                throw new InvalidOptionException("--input", "or --fresh must say what to write, one of them");
+            }
+
             var target = parse.GetValue(output)!;
-            using var net = ModelCheckpoint.Read(source, parse.GetValue(model)!).CreateModel();
+            using var net = source is null ? ModelRegistry.Create(parse.GetValue(model)!) : ModelCheckpoint.Read(source, parse.GetValue(model)!).CreateModel();
             ModelWeights.Save(net, target);
             Console.Error.WriteLine($"wrote {target} ({ModelWeights.StateDict(net).Count} tensors)");
             return Run.Ok;
