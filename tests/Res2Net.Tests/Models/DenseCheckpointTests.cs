@@ -24,17 +24,17 @@ public class DenseCheckpointTests
         using var scope = NewDisposeScope();
         using (no_grad())
         {
-            AssertStages(name, outputStride, model.ForwardStages(Input()), "training path");
+            StageAssert.Equal($"dense/{name}.os{outputStride}", model.ForwardStages(Input()), "training path");
         }
 
         model.PrepareInference();
         using (inference_mode())
         {
-            AssertStages(name, outputStride, model.ForwardStages(Input()), "inference plan");
+            StageAssert.Equal($"dense/{name}.os{outputStride}", model.ForwardStages(Input()), "inference plan");
         }
 
         using var engine = OnnxExportCache.InMemory(model, new OnnxEngineOptions { Threads = 1 }, new OnnxExportOptions { Stages = true });
-        AssertStages(name, outputStride, Enumerable.Range(0, 4).Select(s => engine.Features(Input(), FeatureStage.C2 + s)).ToArray(), "onnx");
+        StageAssert.Equal($"dense/{name}.os{outputStride}", Enumerable.Range(0, 4).Select(s => engine.Features(Input(), FeatureStage.C2 + s)).ToArray(), "onnx");
     }
 
     [Theory]
@@ -93,25 +93,4 @@ public class DenseCheckpointTests
     }
 
     private static Tensor Input() => Npy.Read(TestPaths.Fixture("timm/input_1x3x75x107.npy")).ToTensor();
-
-    private static void AssertStages(string name, int outputStride, IReadOnlyList<Tensor> stages, string path)
-    {
-        var report = new List<string>();
-        for (var s = 0; s < 4; s++)
-        {
-            var expected = Npy.Read(TestPaths.Fixture($"dense/{name}.os{outputStride}.c{s + 2}.npy")).ToTensor();
-            var actual = stages[s];
-            if (!expected.shape.SequenceEqual(actual.shape))
-            {
-                report.Add($"c{s + 2} shape [{string.Join(", ", actual.shape)}] != [{string.Join(", ", expected.shape)}]");
-                continue;
-            }
-
-            var scale = Math.Max(1f, expected.abs().max().item<float>());
-            var diff = (expected - actual).abs().max().item<float>();
-            report.Add(diff <= 1e-5f * scale ? $"c{s + 2} ok" : $"c{s + 2} max |diff| {diff:E2} (scale {scale:G3})");
-        }
-
-        Assert.True(report.All(r => r.EndsWith("ok", StringComparison.Ordinal)), $"{name} OS{outputStride} {path}: {string.Join("; ", report)}");
-    }
 }

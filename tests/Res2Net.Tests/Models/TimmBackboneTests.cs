@@ -44,7 +44,7 @@ public class TimmBackboneTests
         using var model = Load(name, outputStride);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        AssertStages(name, outputStride, model.ForwardStages(Input()), "training path");
+        StageAssert.Equal($"timm/{name}.os{outputStride}", model.ForwardStages(Input()), "training path");
     }
 
     [Theory]
@@ -55,11 +55,11 @@ public class TimmBackboneTests
         model.PrepareInference();
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
-        AssertStages(name, outputStride, model.ForwardStages(Input()), "inference plan");
+        StageAssert.Equal($"timm/{name}.os{outputStride}", model.ForwardStages(Input()), "inference plan");
         if (outputStride == 32)
         {
             var logits = Npy.Read(TestPaths.Fixture($"timm/{name}.logits.npy")).ToTensor();
-            Assert.Equal("ok", Compare(logits, model.call(Input())));
+            Assert.Equal("ok", StageAssert.Compare(logits, model.call(Input())));
         }
     }
 
@@ -72,7 +72,7 @@ public class TimmBackboneTests
         using var scope = NewDisposeScope();
         var input = Input();
         var stages = Enumerable.Range(0, 4).Select(s => engine.Features(input, FeatureStage.C2 + s)).ToArray();
-        AssertStages(name, outputStride, stages, "onnx");
+        StageAssert.Equal($"timm/{name}.os{outputStride}", stages, "onnx");
 
         // The same graph at another size (dynamic height and width), equal to the torch path there.
         var other = input[.., .., ..64, ..96].contiguous();
@@ -80,7 +80,7 @@ public class TimmBackboneTests
         var torchStages = model.ForwardStages(other);
         for (var s = 0; s < 4; s++)
         {
-            Assert.Equal("ok", Compare(torchStages[s], engine.Features(other, FeatureStage.C2 + s)));
+            Assert.Equal("ok", StageAssert.Compare(torchStages[s], engine.Features(other, FeatureStage.C2 + s)));
         }
     }
 
@@ -98,7 +98,7 @@ public class TimmBackboneTests
         for (var s = 0; s < 4; s++)
         {
             var expected = Npy.Read(TestPaths.Fixture($"timm/v1b.os16.c{s + 2}.npy")).ToTensor();
-            Assert.NotEqual("ok", Compare(expected, stages[s]));
+            Assert.NotEqual("ok", StageAssert.Compare(expected, stages[s]));
         }
     }
 
@@ -110,7 +110,7 @@ public class TimmBackboneTests
         Assert.Equal([FeatureStage.C2, FeatureStage.C3], engine.FeatureStages);
         using var scope = NewDisposeScope();
         var expected = Npy.Read(TestPaths.Fixture("timm/v1b.os16.c3.npy")).ToTensor();
-        Assert.Equal("ok", Compare(expected, engine.Features(Input(), FeatureStage.C3)));
+        Assert.Equal("ok", StageAssert.Compare(expected, engine.Features(Input(), FeatureStage.C3)));
         Assert.Throws<Res2NetException>(() => engine.Logits(Input()));
         Assert.Throws<InvalidOptionException>(() => engine.Features(Input(), FeatureStage.C4));
         Assert.Throws<InvalidOptionException>(() => OnnxExporter.Build(model, new OnnxExportOptions { LastStage = 5 }));
@@ -125,11 +125,11 @@ public class TimmBackboneTests
         var all = model.ForwardStages(Input());
         var two = model.ForwardStages(Input(), 2);
         Assert.Equal(2, two.Length);
-        Assert.Equal("ok", Compare(all[1], two[1]));
+        Assert.Equal("ok", StageAssert.Compare(all[1], two[1]));
 
         using var engine = new TorchEngine(Load("v1b", 16));
         var c3 = engine.Features(Input(), FeatureStage.C3);
-        Assert.Equal("ok", Compare(all[1], c3));
+        Assert.Equal("ok", StageAssert.Compare(all[1], c3));
     }
 
     [Fact]
@@ -174,28 +174,4 @@ public class TimmBackboneTests
     }
 
     private static Tensor Input() => Npy.Read(TestPaths.Fixture("timm/input_1x3x75x107.npy")).ToTensor();
-
-    private static void AssertStages(string name, int outputStride, IReadOnlyList<Tensor> stages, string path)
-    {
-        var report = new List<string>();
-        for (var s = 0; s < 4; s++)
-        {
-            var expected = Npy.Read(TestPaths.Fixture($"timm/{name}.os{outputStride}.c{s + 2}.npy")).ToTensor();
-            report.Add($"c{s + 2} {Compare(expected, stages[s])}");
-        }
-
-        Assert.True(report.All(r => r.EndsWith("ok", StringComparison.Ordinal)), $"{name} OS{outputStride} {path}: {string.Join("; ", report)}");
-    }
-
-    private static string Compare(Tensor expected, Tensor actual)
-    {
-        if (!expected.shape.SequenceEqual(actual.shape))
-        {
-            return $"shape [{string.Join(", ", actual.shape)}] != [{string.Join(", ", expected.shape)}]";
-        }
-
-        var scale = Math.Max(1f, expected.abs().max().item<float>());
-        var maxDiff = (expected - actual).abs().max().item<float>();
-        return maxDiff <= 1e-5f * scale ? "ok" : $"max |diff| {maxDiff:E2} (scale {scale:G3})";
-    }
 }
