@@ -93,13 +93,39 @@ public sealed class Predictor : IDisposable
     }
 
     /// <summary>
-    /// The inputs expanded to files (folders recursed, each file once, special files skipped with a note to
-    /// <paramref name="skipped"/>). A path that does not exist stays in the list, so that it is reported in its place.
+    /// The inputs expanded to files (folders recursed, each file once, special files and folders without images
+    /// skipped with a note to <paramref name="skipped"/>). A path that does not exist stays in the list, so that it is
+    /// reported in its place.
     /// </summary>
+    /// <exception cref="Res2NetException">Nothing is left: the inputs are folders without images.</exception>
     public static IReadOnlyList<string> ExpandInputs(IEnumerable<string> inputs, Action<string>? skipped = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        return inputs.SelectMany(i => Directory.Exists(i) ? ImageFiles.Folder(i, skipped) : [i]).ToList();
+        var named = inputs.ToList();
+        var result = new List<string>();
+        foreach (var input in named)
+        {
+            if (!Directory.Exists(input))
+            {
+                result.Add(input);
+                continue;
+            }
+
+            var found = ImageFiles.Folder(input, skipped);
+            if (found.Count == 0)
+            {
+                skipped?.Invoke($"{input}: no image files ({string.Join(", ", ImageFiles.Extensions)}) there.");
+            }
+
+            result.AddRange(found);
+        }
+
+        if (result.Count == 0 && named.Count > 0)
+        {
+            throw new Res2NetException($"{string.Join(", ", named.Take(3))}{(named.Count > 3 ? ", ..." : "")}: no image files ({string.Join(", ", ImageFiles.Extensions)}) there.");
+        }
+
+        return result;
     }
 
     /// <inheritdoc/>

@@ -113,7 +113,8 @@ public sealed class OnnxExportCache
             {
                 // The file's own bytes against the hash recorded when it was written, then its metadata against these
                 // weights and options: an export edited, swapped or truncated since is made again.
-                if (Sha256(candidate) == ReadHash(candidate) && TryOpen(candidate, weightsHash, key, sessionOptions) is { } valid)
+                if (ReadHash(candidate) is { } recorded && recorded.Size == entry.Size && Sha256(candidate) == recorded.Hash
+                    && TryOpen(candidate, weightsHash, key, sessionOptions) is { } valid)
                 {
                     return (candidate, valid.Session);
                 }
@@ -141,7 +142,7 @@ public sealed class OnnxExportCache
             {
                 Directory.CreateDirectory(folders[i]);
                 OnnxExporter.Write(proto, path);
-                AtomicFile.WriteAllBytes(path + HashSuffix, System.Text.Encoding.ASCII.GetBytes(Sha256(path)));
+                AtomicFile.WriteAllBytes(path + HashSuffix, System.Text.Encoding.ASCII.GetBytes($"{Sha256(path)} {new FileInfo(path).Length}"));
                 break;
             }
             catch (Exception e) when (i < folders.Count - 1 && e is Res2NetException or IOException or UnauthorizedAccessException)
@@ -160,7 +161,7 @@ public sealed class OnnxExportCache
         return (written, sessionOptions is null ? null : new InferenceSession(written, sessionOptions));
     }
 
-    /// <summary>Beside each cached export: the SHA-256 of its bytes, as written.</summary>
+    /// <summary>Beside each cached export: the SHA-256 of its bytes and their count, as written (the count is checked first: no hashing of a file of another size).</summary>
     private const string HashSuffix = ".sha256";
 
     private static string Sha256(string path)
@@ -176,8 +177,8 @@ public sealed class OnnxExportCache
         }
     }
 
-    /// <summary>The recorded hash, or null when there is none that could be read.</summary>
-    private static string? ReadHash(string export)
+    /// <summary>The recorded hash and size, or null when there is none that could be read.</summary>
+    private static (string Hash, long Size)? ReadHash(string export)
     {
         var path = export + HashSuffix;
         if (FileSystemEntry.Of(path, followLinks: false).Kind != EntryKind.Regular)
@@ -187,7 +188,8 @@ public sealed class OnnxExportCache
 
         try
         {
-            return System.Text.Encoding.ASCII.GetString(InputFiles.ReadAllBytes(path, 128, "export hash")).Trim();
+            var parts = System.Text.Encoding.ASCII.GetString(InputFiles.ReadAllBytes(path, 128, "export hash")).Trim().Split(' ');
+            return parts.Length == 2 && long.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var size) ? (parts[0], size) : null;
         }
         catch (Res2NetException)
         {

@@ -175,6 +175,18 @@ internal sealed class Optimizer : IDisposable
             throw new CheckpointFormatException($"{source}: it records {stepCount} optimizer steps; the count cannot be negative.");
         }
 
+        // After a step every trainable parameter has its state (momentum, or AdamW's moments): a state without some
+        // would continue as if those parameters had never been trained.
+        if (stepCount > 0 && (Kind == OptimizerKind.AdamW || Momentum != 0))
+        {
+            var present = incoming.Select(e => e.Key).ToHashSet();
+            var missing = parameters.Keys.SelectMany(name => suffixes.Select(suffix => name + suffix)).FirstOrDefault(k => !present.Contains(k));
+            if (missing is not null)
+            {
+                throw new CheckpointFormatException($"{source}: its optimizer state lacks '{missing}' after {stepCount} steps; the state is damaged.");
+            }
+        }
+
         foreach (var t in state.Values)
         {
             t.Dispose();

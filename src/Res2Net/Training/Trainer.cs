@@ -113,6 +113,8 @@ public sealed class Trainer
                 : resumed.InChannels != inChannels ? $"{resumed.InChannels} input channels, the data {inChannels}"
                 : resumed.ImageSize != size ? $"{resumed.ImageSize}-pixel images, this run {size}"
                 : resumed.StepInEpoch >= stepsPerEpoch ? $"step {resumed.StepInEpoch} of an epoch, which has {stepsPerEpoch}"
+                : resumed.OptimizerSteps > ((long)resumed.EpochsDone * stepsPerEpoch) + resumed.StepInEpoch
+                    ? $"{resumed.OptimizerSteps:N0} optimizer steps after {resumed.EpochsDone} epochs and {resumed.StepInEpoch} steps of {stepsPerEpoch}"
                 : null;
             if (mismatch is not null)
             {
@@ -369,6 +371,12 @@ public sealed class Trainer
     /// </summary>
     private static FileStream LockOutDir(string outDir)
     {
+        var folder = FileSystemEntry.Of(outDir);
+        if (folder.Kind is not (EntryKind.Missing or EntryKind.Directory))
+        {
+            throw new Res2NetException($"{outDir}: the output folder is {folder.Describe()}, not a folder.");
+        }
+
         Directory.CreateDirectory(outDir);
 
         // Every file a run writes there must be a regular file or missing: found now, not after an epoch of work.
@@ -378,7 +386,7 @@ public sealed class Trainer
             var output = FileSystemEntry.Of(Path.Combine(outDir, name), followLinks: false);
             if (output.Kind is not (EntryKind.Missing or EntryKind.Regular))
             {
-                throw new InvalidOptionException(nameof(TrainOptions.OutDir), $"holds {name}, which is {output.Describe()}; a run writes only regular files there (remove it)");
+                throw new Res2NetException($"{outDir}: it holds {name}, which is {output.Describe()}; a run writes only regular files there (remove it).");
             }
         }
 
@@ -386,7 +394,7 @@ public sealed class Trainer
         var entry = FileSystemEntry.Of(path, followLinks: false);
         if (entry.Kind is not (EntryKind.Missing or EntryKind.Regular))
         {
-            throw new InvalidOptionException(nameof(TrainOptions.OutDir), $"holds {path}, which is {entry.Describe()}, not a regular file; remove it");
+            throw new Res2NetException($"{outDir}: it holds .lock, which is {entry.Describe()}, not a regular file; remove it.");
         }
 
         try
@@ -398,7 +406,7 @@ public sealed class Trainer
         }
         catch (IOException)
         {
-            throw new InvalidOptionException(nameof(TrainOptions.OutDir), $"{outDir} is in use by another training run; wait for it to end or choose another folder");
+            throw new Res2NetException($"{outDir}: the folder is in use by another training run; wait for it to end or choose another folder.");
         }
     }
 

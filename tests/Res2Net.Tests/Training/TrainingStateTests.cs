@@ -69,6 +69,22 @@ public class TrainingStateTests
     }
 
     [Fact]
+    public void More_optimizer_steps_than_the_run_took_or_a_missing_optimizer_state_are_refused()
+    {
+        using var dir = new TempDir();
+        var state = SavedState(dir);
+        var original = File.ReadAllBytes(state);
+        Rewrite(state, json => json["OptimizerSteps"] = 9_000_000_000_000_000_000);
+        Assert.Equal($"{state}: it records 9,000,000,000,000,000,000 optimizer steps after 0 epochs and 2 steps of 4; it is not the state of a run on this data.",
+            Assert.Throws<CheckpointFormatException>(() => Resume(dir)).Message);
+
+        File.WriteAllBytes(state, original);
+        var all = CheckpointFile.ReadStateDict(state).ToDictionary();
+        PyTorchCheckpoint.WriteStateDict(state, [.. all.Where(e => !e.Key.StartsWith("optim.", StringComparison.Ordinal))]);
+        Assert.StartsWith($"{state}: its optimizer state lacks '", Assert.Throws<CheckpointFormatException>(() => Resume(dir)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Two_runs_cannot_write_one_folder()
     {
         using var dir = new TempDir();
@@ -76,9 +92,8 @@ public class TrainingStateTests
         var first = new Trainer(TrainerTests.Quick(dir.Path), Sample, new StopAt(cancel, wait: TimeSpan.FromSeconds(3)));
         var running = Task.Run(() => first.Run(cancel.Token));
         await Task.Delay(1000);
-        var e = Assert.Throws<InvalidOptionException>(() => new Trainer(TrainerTests.Quick(dir.Path), Sample).Run());
-        Assert.Equal("OutDir", e.Option);
-        Assert.Contains("is in use by another training run", e.Message, StringComparison.Ordinal);
+        var e = Assert.Throws<Res2NetException>(() => new Trainer(TrainerTests.Quick(dir.Path), Sample).Run());
+        Assert.Equal($"{dir.Path}: the folder is in use by another training run; wait for it to end or choose another folder.", e.Message);
         await running;
     }
 
