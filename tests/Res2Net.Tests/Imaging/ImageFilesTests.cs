@@ -67,11 +67,11 @@ public class ImageFilesTests
         Assert.Equal($"{dir.Path}: no image files (.jpg, .jpeg, .png, .bmp, .gif, .webp) there.", e.Message);
 
         // What classify and features expand: an empty folder beside a photo is a note; alone, an error.
-        e = Assert.Throws<Res2NetException>(() => Engines.Predictor.ExpandInputs([dir.Path]));
+        e = Assert.Throws<Res2NetException>(() => Res2Net.Engines.Predictor.ExpandInputs([dir.Path]));
         Assert.Equal($"{dir.Path}: no image files (.jpg, .jpeg, .png, .bmp, .gif, .webp) there.", e.Message);
         var notes = new List<string>();
         var photo = Path.Combine(TestPaths.Fixtures, "images", "rocket.jpg");
-        Assert.Equal([photo], Engines.Predictor.ExpandInputs([dir.Path, photo], notes.Add));
+        Assert.Equal([photo], Res2Net.Engines.Predictor.ExpandInputs([dir.Path, photo], notes.Add));
         Assert.Equal([$"{dir.Path}: no image files (.jpg, .jpeg, .png, .bmp, .gif, .webp) there."], notes);
     }
 
