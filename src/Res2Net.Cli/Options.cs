@@ -42,11 +42,25 @@ internal static class Options
         DefaultValueFactory = _ => 16,
     };
 
-    public static Argument<string[]> Inputs() => new("inputs")
+    public static Argument<string[]> Inputs()
     {
-        Description = "Photos (JPEG, PNG, BMP, GIF, WebP), folders of photos (recursed, sorted) and .npy float32 NCHW batches (already normalised), mixed.",
-        Arity = ArgumentArity.OneOrMore,
-    };
+        var inputs = new Argument<string[]>("inputs")
+        {
+            Description = "Photos (JPEG, PNG, BMP, GIF, WebP), folders of photos (recursed, sorted) and .npy float32 NCHW batches (already normalised), mixed.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+
+        // An unknown flag is not taken for a file name (a file named like a flag is given as ./-name).
+        inputs.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens.Where(t => t.Value.StartsWith('-') && !File.Exists(t.Value) && !Directory.Exists(t.Value)))
+            {
+                result.AddError($"Unrecognized option '{token.Value}'");
+                return;
+            }
+        });
+        return inputs;
+    }
 
     public static Option<string> Engine()
     {

@@ -28,4 +28,21 @@ root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(CamCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
-return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+var parsed = root.Parse(args);
+if (args.Length == 0)
+{
+    // No command: the overview, as a usage error.
+    root.Parse(["--help"]).Invoke();
+    return Run.Usage;
+}
+
+if (parsed.Errors.Count > 0)
+{
+    // A command line the tool cannot run: one sentence and exit 2, as for every other usage error ('--help' shows the rest).
+    var command = parsed.CommandResult.Command == root ? "res2net --help lists the commands" : $"res2net {parsed.CommandResult.Command.Name} --help lists the options";
+    var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+    StdErr.Line($"res2net: error: {error.Message.TrimEnd('.')} ({command}).");
+    return Run.Usage;
+}
+
+return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

@@ -397,16 +397,27 @@ public sealed class Trainer
             throw new Res2NetException($"{outDir}: it holds .lock, which is {entry.Describe()}, not a regular file; remove it.");
         }
 
+        // The holder's process id beside the lock (the lock file itself cannot be read while it is held).
+        var holder = path + ".pid";
         try
         {
             var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-            stream.Write(System.Text.Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n"));
-            stream.Flush();
+            AtomicFile.WriteAllBytes(holder, System.Text.Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n"));
             return stream;
         }
         catch (IOException)
         {
-            throw new Res2NetException($"{outDir}: the folder is in use by another training run; wait for it to end or choose another folder.");
+            string pid;
+            try
+            {
+                pid = System.Text.Encoding.ASCII.GetString(InputFiles.ReadAllBytes(holder, 32, "lock holder")).Trim();
+            }
+            catch (Res2NetException)
+            {
+                pid = "unknown";
+            }
+
+            throw new Res2NetException($"{outDir}: the folder is in use by another training run (process {pid}); wait for it to end or choose another folder.");
         }
     }
 

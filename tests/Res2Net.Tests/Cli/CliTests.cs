@@ -7,6 +7,17 @@ namespace Res2Net.Tests.Cli;
 
 public class CliTests
 {
+    [Theory]
+    [InlineData("classify", "res2net: error: Unrecognized option '--bogus' (res2net classify --help lists the options).")]
+    [InlineData("models", "res2net: error: Unrecognized command or argument '--bogus' (res2net models --help lists the options).")]
+    public void An_unknown_flag_is_a_usage_error_in_one_line_not_an_input(string command, string expected)
+    {
+        string[] args = command == "classify" ? ["classify", "--model", "res2net_cifar_tiny", "--bogus", Path.Combine(TestPaths.Fixtures, "images", "rocket.jpg")] : ["models", "--bogus"];
+        var r = CliRunner.Run(args);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(expected, r.StdErr.Trim());
+    }
+
     [Fact]
     public void Models_json_lists_every_model_with_params_and_gmacs()
     {

@@ -93,7 +93,7 @@ public class TrainingStateTests
         var running = Task.Run(() => first.Run(cancel.Token));
         await Task.Delay(1000);
         var e = Assert.Throws<Res2NetException>(() => new Trainer(TrainerTests.Quick(dir.Path), Sample).Run());
-        Assert.Equal($"{dir.Path}: the folder is in use by another training run; wait for it to end or choose another folder.", e.Message);
+        Assert.Equal($"{dir.Path}: the folder is in use by another training run (process {Environment.ProcessId}); wait for it to end or choose another folder.", e.Message);
         await running;
     }
 
