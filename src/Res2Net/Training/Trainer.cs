@@ -369,7 +369,7 @@ public sealed class Trainer
     /// Holds OutDir for this run (an exclusive lock on its <c>.lock</c> file, released when the run ends, even by a
     /// kill): two runs writing one folder would interleave their metrics and overwrite each other's checkpoints.
     /// </summary>
-    private static FileStream LockOutDir(string outDir)
+    private static OutDirLock LockOutDir(string outDir)
     {
         var folder = FileSystemEntry.Of(outDir);
         if (folder.Kind is not (EntryKind.Missing or EntryKind.Directory))
@@ -403,7 +403,7 @@ public sealed class Trainer
         {
             var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
             AtomicFile.WriteAllBytes(holder, System.Text.Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n"));
-            return stream;
+            return new OutDirLock(stream, holder);
         }
         catch (IOException)
         {
@@ -578,4 +578,22 @@ public sealed class Trainer
     };
 
     private sealed class NullObserver : ITrainingObserver;
+
+    /// <summary>The held lock on an output folder: released, and the holder's id removed, when the run ends.</summary>
+    private sealed class OutDirLock(FileStream stream, string holder) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                File.Delete(holder);
+            }
+            catch (IOException)
+            {
+                // The next run overwrites it; the lock itself is what counts.
+            }
+
+            stream.Dispose();
+        }
+    }
 }
