@@ -98,35 +98,8 @@ public sealed class Predictor : IDisposable
     /// reported in its place.
     /// </summary>
     /// <exception cref="Res2NetException">Nothing is left: the inputs are folders without images.</exception>
-    public static IReadOnlyList<string> ExpandInputs(IEnumerable<string> inputs, Action<string>? skipped = null)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        var named = inputs.ToList();
-        var result = new List<string>();
-        foreach (var input in named)
-        {
-            if (!Directory.Exists(input))
-            {
-                result.Add(input);
-                continue;
-            }
-
-            var found = ImageFiles.Folder(input, skipped);
-            if (found.Count == 0)
-            {
-                skipped?.Invoke($"{input}: no image files ({string.Join(", ", ImageFiles.Extensions)}) there.");
-            }
-
-            result.AddRange(found);
-        }
-
-        if (result.Count == 0 && named.Count > 0)
-        {
-            throw new Res2NetException($"{string.Join(", ", named.Take(3))}{(named.Count > 3 ? ", ..." : "")}: no image files ({string.Join(", ", ImageFiles.Extensions)}) there.");
-        }
-
-        return result;
-    }
+    public static IReadOnlyList<string> ExpandInputs(IEnumerable<string> inputs, Action<string>? skipped = null) =>
+        ImageFiles.Expand(inputs, skipped, keepMissing: true);
 
     /// <inheritdoc/>
     public void Dispose() => Engine.Dispose();

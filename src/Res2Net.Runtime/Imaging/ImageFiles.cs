@@ -34,18 +34,32 @@ public static class ImageFiles
     /// <see cref="MaxEntries"/> entries stops with an error.
     /// </summary>
     /// <exception cref="Res2NetException">An input is neither a file nor a folder, the inputs hold no image, or a folder is too large.</exception>
-    public static IReadOnlyList<string> Expand(IEnumerable<string> inputs, Action<string>? skipped = null)
+    public static IReadOnlyList<string> Expand(IEnumerable<string> inputs, Action<string>? skipped = null) => Expand(inputs, skipped, keepMissing: false);
+
+    /// <summary>
+    /// <see cref="Expand(IEnumerable{string}, Action{string}?)"/>, where <paramref name="keepMissing"/> keeps a path that
+    /// does not exist in the list (to be reported in its place) instead of refusing it. A folder without images is
+    /// noted to <paramref name="skipped"/>; inputs that leave nothing at all are an error.
+    /// </summary>
+    internal static List<string> Expand(IEnumerable<string> inputs, Action<string>? skipped, bool keepMissing)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        var named = inputs.ToList();
         var result = new List<string>();
-        foreach (var input in inputs)
+        foreach (var input in named)
         {
             var entry = FileSystemEntry.Of(input);
             if (entry.Kind == EntryKind.Directory)
             {
-                result.AddRange(Folder(input, skipped));
+                var found = Folder(input, skipped);
+                if (found.Count == 0)
+                {
+                    skipped?.Invoke($"{input}: {NoImages}");
+                }
+
+                result.AddRange(found);
             }
-            else if (entry.Kind == EntryKind.Missing)
+            else if (entry.Kind == EntryKind.Missing && !keepMissing)
             {
                 throw new Res2NetException($"{input}: no such file or folder.");
             }
@@ -55,17 +69,15 @@ public static class ImageFiles
             }
         }
 
-        if (result.Count == 0)
+        if (result.Count == 0 && named.Count > 0)
         {
-            var named = inputs.ToList();
-            if (named.Count > 0)
-            {
-                throw new Res2NetException($"{string.Join(", ", named.Take(3))}{(named.Count > 3 ? ", ..." : "")}: no image files ({string.Join(", ", Extensions)}) there.");
-            }
+            throw new Res2NetException($"{string.Join(", ", named.Take(3))}{(named.Count > 3 ? ", ..." : "")}: {NoImages}");
         }
 
         return result;
     }
+
+    private static string NoImages => $"no image files ({string.Join(", ", Extensions)}) there.";
 
     /// <summary>The most entries (files and folders) a folder walk visits.</summary>
     public const int MaxEntries = 2_000_000;
