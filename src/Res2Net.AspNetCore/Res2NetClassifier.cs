@@ -144,9 +144,7 @@ public sealed class Res2NetClassifier : IDisposable
     public async Task<(byte[] Png, CamResult Cam)> ExplainAsync(ReadOnlyMemory<byte> image, int? classIndex = null, string name = "image",
         CancellationToken cancellationToken = default)
     {
-        _ = Engine;
-        var explainer = mapper ?? throw new GradCamUnavailableException(
-            "Grad-CAM is not available here: it needs the model's weights on the torch engine, and this service runs an ONNX file.");
+        var explainer = RequireExplainer();
         if (classIndex is { } k && (k < 0 || k >= Metadata.NumClasses))
         {
             throw new InvalidOptionException("ClassIndex", $"must be from 0 to {Metadata.NumClasses - 1} (got {k})");
@@ -202,6 +200,18 @@ public sealed class Res2NetClassifier : IDisposable
         decoding.Dispose();
         explaining.Dispose();
         disposed.Dispose();
+    }
+
+    /// <summary>What computes the maps: 503 while the model loads, the one 501 refusal when the service has none.</summary>
+    internal IClassActivationMapper RequireExplainer()
+    {
+        if (engine is null)
+        {
+            throw NotReady();
+        }
+
+        return mapper ?? throw new GradCamUnavailableException(
+            "Grad-CAM is not available here: it needs the model's weights on the torch engine, and this service runs an ONNX file.");
     }
 
     private DynamicBatcher Batcher => batcher ?? throw NotReady();

@@ -116,13 +116,8 @@ public static class Res2NetEndpointRouteBuilderExtensions
         public async Task<IResult> CamAsync(HttpContext context)
         {
             var classIndex = QueryInt(context, "class", "ClassIndex");
-            if (!classifier.CanExplain)
-            {
-                // Before the body is read: the answer does not depend on it.
-                _ = classifier.Metadata;
-                throw new GradCamUnavailableException(
-                    "Grad-CAM is not available here: it needs the model's weights on the torch engine, and this service runs an ONNX file.");
-            }
+            // Before the body is read: a service without Grad-CAM refuses whatever the photo.
+            classifier.RequireExplainer();
 
             var images = await ReadImagesAsync(context).ConfigureAwait(false);
             if (images.Count != 1)
