@@ -59,28 +59,35 @@ internal static class ServeCommand
                 throw new InvalidOptionException("--host", $"must be an IP address such as 127.0.0.1 or 0.0.0.0 (got '{parse.GetValue(host)}')");
             }
 
-            var options = new Res2NetServiceOptions
-            {
-                MaxBatch = parse.GetValue(maxBatch),
-                MaxDelay = TimeSpan.FromMilliseconds(parse.GetValue(maxDelay)),
-                MaxQueue = parse.GetValue(maxQueue),
-                MaxBodyBytes = (long)(parse.GetValue(maxBody) * 1048576),
-                Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
-                DecodeThreads = parse.GetValue(decodeThreads) ?? Math.Max(1, Environment.ProcessorCount - 1),
-                OnnxFile = onnxFile,
-            };
-            string? weightsPath = null;
+            Func<IServiceProvider, IInferenceEngine>? engineFactory = null;
+            Func<IServiceProvider, IClassActivationMapper>? mapperFactory = null;
             if (onnxFile is null)
             {
-                weightsPath = await WeightsResolver.ResolveAsync(info, parse.GetValue(weights), cancel);
+                var weightsPath = await WeightsResolver.ResolveAsync(info, parse.GetValue(weights), cancel);
                 var checkpoint = ModelCheckpoint.Read(weightsPath, info.Name);
-                options.Engine = _ => InferenceEngines.Load(checkpoint, kind, p);
+                engineFactory = _ => InferenceEngines.Load(checkpoint, kind, p);
                 if (!parse.GetValue(noCam))
                 {
-                    options.ClassActivationMapper = _ => GradCamExplainer.Load(weightsPath, info.Name);
+                    mapperFactory = _ => GradCamExplainer.Load(weightsPath, info.Name);
                 }
             }
 
+            // One description of the service, checked here and given to AddRes2Net as it is.
+            void Configure(Res2NetServiceOptions o)
+            {
+                o.OnnxFile = onnxFile;
+                o.Engine = engineFactory;
+                o.ClassActivationMapper = mapperFactory;
+                o.MaxBatch = parse.GetValue(maxBatch);
+                o.MaxDelay = TimeSpan.FromMilliseconds(parse.GetValue(maxDelay));
+                o.MaxQueue = parse.GetValue(maxQueue);
+                o.MaxBodyBytes = (long)(parse.GetValue(maxBody) * 1048576);
+                o.Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout));
+                o.DecodeThreads = parse.GetValue(decodeThreads) ?? o.DecodeThreads;
+            }
+
+            var options = new Res2NetServiceOptions();
+            Configure(options);
             options.Validate();
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
@@ -97,18 +104,7 @@ internal static class ServeCommand
                 kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes;
             });
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Timeout + TimeSpan.FromSeconds(5));
-            builder.Services.AddRes2Net(o =>
-            {
-                o.Engine = options.Engine;
-                o.OnnxFile = options.OnnxFile;
-                o.ClassActivationMapper = options.ClassActivationMapper;
-                o.MaxBatch = options.MaxBatch;
-                o.MaxDelay = options.MaxDelay;
-                o.MaxQueue = options.MaxQueue;
-                o.MaxBodyBytes = options.MaxBodyBytes;
-                o.Timeout = options.Timeout;
-                o.DecodeThreads = options.DecodeThreads;
-            });
+            builder.Services.AddRes2Net(Configure);
             await using var app = builder.Build();
             app.MapRes2Net();
             await app.StartAsync(cancel);
