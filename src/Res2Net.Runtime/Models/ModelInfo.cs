@@ -51,9 +51,7 @@ public sealed record ModelInfo(
 
         return config switch
         {
-            Res2NetConfig { Stem: not StemType.Cifar } r when outputStride is null or 8 or 16 or 32 =>
-                r with { OutputStride = outputStride ?? r.OutputStride, Style = style ?? r.Style },
-            Res2NetConfig { Stem: not StemType.Cifar } => throw new InvalidOptionException("OutputStride", $"must be 8, 16 or 32 (got {outputStride})"),
+            Res2NetConfig { Stem: not StemType.Cifar } r => Checked(r with { OutputStride = outputStride ?? r.OutputStride, Style = style ?? r.Style }),
             Res2NetConfig r when outputStride is null || outputStride == r.OutputStride => r with { Style = style ?? r.Style },
             Res2NetConfig r => throw new InvalidOptionException("OutputStride", $"must be {r.OutputStride} for {Name}, a small-image model with a fixed layout"),
             DlaConfig when outputStride is null or 32 && style is null or BlockStyle.Official => config,
@@ -61,5 +59,11 @@ public sealed record ModelInfo(
                 $"must be {(outputStride is null or 32 ? "Official" : "32")} for {Name}: DLA models have no dilated or mmdetection form"),
             _ => config,
         };
+    }
+
+    private static Res2NetConfig Checked(Res2NetConfig config)
+    {
+        config.Validate();
+        return config;
     }
 }

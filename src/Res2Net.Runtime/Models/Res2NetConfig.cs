@@ -32,4 +32,41 @@ public sealed record Res2NetConfig : ModelConfig
 
     /// <summary>Whose blocks the model follows where implementations differ (the official code's, or mmdetection's).</summary>
     public BlockStyle Style { get; init; } = BlockStyle.Official;
+
+    /// <summary>Checks the configuration; <see cref="InvalidOptionException"/> names the first property out of range.</summary>
+    public void Validate()
+    {
+        if (Layers.Count == 0 || Layers.Count != Widths.Count)
+        {
+            throw new InvalidOptionException("Layers", $"and Widths must name the same, non-zero number of stages (got {Layers.Count} and {Widths.Count})");
+        }
+
+        if (Layers.Any(n => n < 1) || Widths.Any(w => w < 1))
+        {
+            throw new InvalidOptionException("Layers", "and Widths must give every stage at least one block and a positive width");
+        }
+
+        if (OutputStride is not (8 or 16 or 32) && !(Stem == StemType.Cifar && OutputStride >= 1))
+        {
+            throw new InvalidOptionException("OutputStride", $"must be 8, 16 or 32 (got {OutputStride})");
+        }
+
+        if (CifarStemStride is not (1 or 2) || (CifarStemStride != 1 && Stem != StemType.Cifar))
+        {
+            throw new InvalidOptionException("CifarStemStride", $"must be 1, or 2 with the CIFAR-style stem (got {CifarStemStride})");
+        }
+
+        foreach (var (option, value, least) in new[] { ("Scale", Scale, 1), ("Cardinality", Cardinality, 1), ("BaseWidth", BaseWidth, 1), ("InChannels", InChannels, 1), ("StemWidth", StemWidth, 2) })
+        {
+            if (value < least)
+            {
+                throw new InvalidOptionException(option, $"must be at least {least} (got {value})");
+            }
+        }
+
+        if (Widths.Any(w => w * BaseWidth / 64 < 1))
+        {
+            throw new InvalidOptionException("BaseWidth", $"{BaseWidth} gives groups of zero channels in the narrowest stage");
+        }
+    }
 }

@@ -23,7 +23,7 @@ public sealed partial class Res2NetModel : Res2NetBackbone
     /// <summary>Builds the network described by <paramref name="config"/>, with freshly initialised weights.</summary>
     public Res2NetModel(Res2NetConfig config) : base(nameof(Res2NetModel))
     {
-        Validate(config);
+        config.Validate();
         this.config = config;
 
         (conv1, var stemReduction) = BuildStem(config);
@@ -259,41 +259,5 @@ public sealed partial class Res2NetModel : Res2NetBackbone
         }
 
         return stage;
-    }
-
-    private static void Validate(Res2NetConfig c)
-    {
-        if (c.Layers.Count == 0 || c.Layers.Count != c.Widths.Count)
-        {
-            throw new InvalidOptionException("Layers", $"and Widths must name the same, non-zero number of stages (got {c.Layers.Count} and {c.Widths.Count})");
-        }
-
-        if (c.Layers.Any(n => n < 1) || c.Widths.Any(w => w < 1))
-        {
-            throw new InvalidOptionException("Layers", "and Widths must give every stage at least one block and a positive width");
-        }
-
-        if (c.OutputStride is not (8 or 16 or 32) && !(c.Stem == StemType.Cifar && c.OutputStride >= 1))
-        {
-            throw new InvalidOptionException("OutputStride", $"must be 8, 16 or 32 (got {c.OutputStride})");
-        }
-
-        if (c.CifarStemStride is not (1 or 2) || (c.CifarStemStride != 1 && c.Stem != StemType.Cifar))
-        {
-            throw new InvalidOptionException("CifarStemStride", $"must be 1, or 2 with the CIFAR-style stem (got {c.CifarStemStride})");
-        }
-
-        foreach (var (option, value, least) in new[] { ("Scale", c.Scale, 1), ("Cardinality", c.Cardinality, 1), ("BaseWidth", c.BaseWidth, 1), ("InChannels", c.InChannels, 1), ("StemWidth", c.StemWidth, 2) })
-        {
-            if (value < least)
-            {
-                throw new InvalidOptionException(option, $"must be at least {least} (got {value})");
-            }
-        }
-
-        if (c.Widths.Any(w => w * c.BaseWidth / 64 < 1))
-        {
-            throw new InvalidOptionException("BaseWidth", $"{c.BaseWidth} gives groups of zero channels in the narrowest stage");
-        }
     }
 }
