@@ -13,12 +13,12 @@ internal static class MetricsLog
     private const long MaxBytes = 32L << 20;
 
     /// <summary>
-    /// Adds an epoch: the whole log is written anew through <see cref="AtomicFile"/> (a few KB), so a link or FIFO
-    /// planted under its name is refused, not written through, and a kill leaves the old log or the new one.
+    /// Writes the epochs so far, the whole log anew through <see cref="AtomicFile"/> (a few KB): a link or FIFO planted
+    /// under its name is refused, not written through, and a kill leaves the old log or the new one.
     /// </summary>
-    public static void Append(string path, EpochMetrics m)
+    public static void Write(string path, IEnumerable<EpochMetrics> epochs)
     {
-        var text = string.Concat(Read(path).Append(m).Select(e => JsonSerializer.Serialize(e) + "\n"));
+        var text = string.Concat(epochs.Select(e => JsonSerializer.Serialize(e) + "\n"));
         AtomicFile.Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
@@ -50,8 +50,7 @@ internal static class MetricsLog
     public static List<EpochMetrics> Truncate(string path, int epochsDone)
     {
         var kept = Read(path).Where(m => m.Epoch <= epochsDone).ToList();
-        var text = string.Concat(kept.Select(m => JsonSerializer.Serialize(m) + "\n"));
-        AtomicFile.Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
+        Write(path, kept);
         return kept;
     }
 

@@ -278,7 +278,7 @@ public sealed class Trainer
                 }
 
                 ModelWeights.Save(model, Path.Combine(options.OutDir, "last.pth"));
-                MetricsLog.Append(metricsPath!, metrics);
+                MetricsLog.Write(metricsPath!, history);
                 TrainingCheckpoint.Save(stateFile!, model, optimizer, Progress(epoch));
                 TrainingChart.Save(Path.Combine(options.OutDir, TrainingChart.FileName), history, $"{info.Name}: {train.Count:N0} training images ({data.Format}), seed {options.Seed}");
             }
