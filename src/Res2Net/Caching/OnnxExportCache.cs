@@ -104,7 +104,8 @@ public sealed class OnnxExportCache
             folders.Add(Path.GetDirectoryName(Path.GetFullPath(checkpoint.Path))!);
         }
 
-        folders.Add(options.Directory ?? Path.Combine(WeightsCache.DefaultDirectory(), "onnx"));
+        var cacheFolder = options.Directory ?? Path.Combine(WeightsCache.DefaultDirectory(), "onnx");
+        folders.Add(cacheFolder);
         foreach (var folder in folders.ToList())
         {
             var candidate = Path.Combine(folder, name);
@@ -131,7 +132,7 @@ public sealed class OnnxExportCache
 
         if (folders.Count == 0)
         {
-            throw new Res2NetException($"{Path.Combine(options.Directory ?? Path.Combine(WeightsCache.DefaultDirectory(), "onnx"), name)}: the ONNX export cache holds something other than a file under this name; remove it.");
+            throw new Res2NetException($"{Path.Combine(cacheFolder, name)}: the ONNX export cache holds something other than a file under this name; remove it.");
         }
 
         var proto = Build(checkpoint, export, weightsHash, key);
