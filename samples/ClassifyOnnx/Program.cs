@@ -13,7 +13,7 @@ if (args.Length < 2)
 
 try
 {
-    using var predictor = Predictor.Open(args[0]);
+    using var predictor = await Predictor.OpenAsync(ModelSource.Onnx(args[0]));
     var failed = 0;
     await foreach (var r in predictor.PredictManyAsync(args[1..], topk: 5))
     {

@@ -3,13 +3,14 @@
 // 1. a forward pass of a full-size registered model (LibTorch loads, the package's GLIBCXX fix works);
 // 2. a short training run of a small Res2Net on the Fashion-MNIST sample embedded in the package;
 // 3. fine-tuning: its classifier only, from the checkpoint step 2 wrote (the backbone frozen).
+using Res2Net.Engines;
 using Res2Net.Models;
 using Res2Net.Training;
 using static TorchSharp.torch;
 
 var outDir = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "res2net-finetune-sample");
 
-using (var model = ModelRegistry.Create("res2net50_26w_4s"))
+using (var model = await Res2NetBackbone.CreateAsync(ModelSource.Untrained("res2net50_26w_4s")))
 using (var scope = NewDisposeScope())
 using (no_grad())
 {

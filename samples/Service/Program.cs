@@ -2,7 +2,7 @@
 using Res2Net.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddRes2Net(o => o.OnnxFile = args.FirstOrDefault(a => a.EndsWith(".onnx", StringComparison.Ordinal)) ?? "model.onnx");
+builder.Services.AddRes2Net().AddModel("default", o => o.Source = args.FirstOrDefault(a => a.EndsWith(".onnx", StringComparison.Ordinal)) ?? "model.onnx");
 var app = builder.Build();
 app.MapRes2Net();
 app.Run();

@@ -11,16 +11,18 @@ namespace Res2Net.AspNetCore;
 /// </summary>
 internal sealed class DynamicBatcher : IDisposable
 {
-    private readonly IInferenceEngine engine;
-    private readonly Res2NetServiceOptions options;
+    private readonly Predictor predictor;
+    private readonly string model;
+    private readonly Res2NetModelOptions options;
     private readonly ServiceMetrics metrics;
     private readonly BlockingCollection<WorkItem> queue;
     private readonly Thread thread;
     private readonly CancellationTokenSource stopping = new();
 
-    public DynamicBatcher(IInferenceEngine engine, Res2NetServiceOptions options, ServiceMetrics metrics)
+    public DynamicBatcher(Predictor predictor, string model, Res2NetModelOptions options, ServiceMetrics metrics)
     {
-        this.engine = engine;
+        this.predictor = predictor;
+        this.model = model;
         this.options = options;
         this.metrics = metrics;
         queue = new BlockingCollection<WorkItem>(options.MaxQueue);
@@ -28,17 +30,14 @@ internal sealed class DynamicBatcher : IDisposable
         thread.Start();
     }
 
-    /// <summary>What a queued image asks for.</summary>
-    public enum Kind
+    /// <summary>
+    /// Queues one preprocessed image (C, H, W); the task gives its row of logits (<paramref name="stages"/> null) or of
+    /// each stage asked for. Images that ask for the same outputs share a forward pass.
+    /// </summary>
+    public Task<IReadOnlyList<FloatTensor>> Enqueue(FloatTensor image, IReadOnlyList<FeatureStage>? stages, CancellationToken cancellationToken)
     {
-        Logits,
-        Embedding,
-    }
-
-    /// <summary>Queues one preprocessed image (C, H, W); the task gives its row of logits or its embedding.</summary>
-    public Task<FloatTensor> Enqueue(FloatTensor image, Kind kind, CancellationToken cancellationToken)
-    {
-        var item = new WorkItem(image, kind, Stopwatch.GetTimestamp() + (long)(options.Timeout.TotalSeconds * Stopwatch.Frequency), cancellationToken);
+        var kind = stages is null ? "logits" : string.Join(",", stages);
+        var item = new WorkItem(image, kind, stages, Stopwatch.GetTimestamp() + (long)(options.Timeout.TotalSeconds * Stopwatch.Frequency), cancellationToken);
         bool added;
         try
         {
@@ -51,11 +50,11 @@ internal sealed class DynamicBatcher : IDisposable
 
         if (!added)
         {
-            metrics.Rejected.WithLabels("queue_full").Inc();
+            metrics.Rejected.WithLabels("queue_full", model).Inc();
             throw new ServiceUnavailableException($"The service is busy: {options.MaxQueue} images are already waiting for the model.", RetryAfter());
         }
 
-        metrics.QueueDepth.Set(queue.Count);
+        metrics.QueueDepth.WithLabels(model).Set(queue.Count);
 
         // A client that leaves is answered at once; its image is skipped when its turn comes.
         var registration = cancellationToken.Register(() => item.Result.TrySetCanceled(cancellationToken));
@@ -78,7 +77,7 @@ internal sealed class DynamicBatcher : IDisposable
     }
 
     /// <summary>A client's wait: about the time the queue ahead of it takes, at least a second.</summary>
-    private TimeSpan RetryAfter() => TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(metrics.InferenceSeconds.Sum / Math.Max(1, metrics.InferenceSeconds.Count)
+    private TimeSpan RetryAfter() => TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(metrics.InferenceSeconds.WithLabels(model).Sum / Math.Max(1, metrics.InferenceSeconds.WithLabels(model).Count)
         * queue.Count / options.MaxBatch), 1, 60));
 
     private void Loop()
@@ -102,7 +101,7 @@ internal sealed class DynamicBatcher : IDisposable
                     batch.Add(next);
                 }
 
-                metrics.QueueDepth.Set(queue.Count);
+                metrics.QueueDepth.WithLabels(model).Set(queue.Count);
                 Run(batch);
             }
         }
@@ -129,7 +128,7 @@ internal sealed class DynamicBatcher : IDisposable
             }
             else if (now > item.Deadline)
             {
-                metrics.Rejected.WithLabels("timeout").Inc();
+                metrics.Rejected.WithLabels("timeout", model).Inc();
                 item.Result.TrySetException(new ServiceUnavailableException(
                     $"The request waited longer than {options.Timeout.TotalSeconds:0.#} s for the model.", RetryAfter()));
             }
@@ -146,13 +145,15 @@ internal sealed class DynamicBatcher : IDisposable
             {
                 var started = Stopwatch.GetTimestamp();
                 var input = FloatTensor.Stack(items.Select(i => i.Image).ToList());
-                var output = group.Key == Kind.Logits ? engine.Logits(input) : engine.Features(input, [FeatureStage.Pooled])[0];
-                metrics.InferenceSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-                metrics.BatchSize.Observe(items.Count);
-                metrics.Images.WithLabels(group.Key == Kind.Logits ? "classify" : "embed").Inc(items.Count);
+                var stages = items[0].Stages;
+                IReadOnlyList<FloatTensor> outputs = stages is null ? [predictor.Logits(input)] : predictor.Features(input, stages);
+                metrics.InferenceSeconds.WithLabels(model).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                metrics.BatchSize.WithLabels(model).Observe(items.Count);
+                metrics.Images.WithLabels(stages is null ? "classify" : "embed", model).Inc(items.Count);
                 for (var i = 0; i < items.Count; i++)
                 {
-                    items[i].Result.TrySetResult(output.Row(i));
+                    var row = i;
+                    items[i].Result.TrySetResult(outputs.Select(o => o.Row(row)).ToArray());
                 }
             }
             catch (Exception e)
@@ -165,8 +166,8 @@ internal sealed class DynamicBatcher : IDisposable
         }
     }
 
-    private sealed record WorkItem(FloatTensor Image, Kind Kind, long Deadline, CancellationToken Cancellation)
+    private sealed record WorkItem(FloatTensor Image, string Kind, IReadOnlyList<FeatureStage>? Stages, long Deadline, CancellationToken Cancellation)
     {
-        public TaskCompletionSource<FloatTensor> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<IReadOnlyList<FloatTensor>> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -6,32 +6,32 @@ using Res2Net.Models;
 namespace Res2Net.AspNetCore;
 
 /// <summary>
-/// The shared, thread-safe classifier a service registers once: the engine loaded and warmed up in the background,
+/// One model the service serves, shared and thread-safe: opened and warmed up in the background when the host starts,
 /// photos decoded and preprocessed on the callers' threads (at most <see cref="Res2NetServiceOptions.DecodeThreads"/>
-/// at once), and the model fed in dynamic batches from one thread. Call it from any number of requests at once.
+/// at once across the service), and the model fed in dynamic batches from one thread of its own. Call it from any
+/// number of requests at once.
 /// </summary>
 public sealed class Res2NetClassifier : IDisposable
 {
-    private readonly Res2NetServiceOptions options;
     private readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim decoding;
     private readonly SemaphoreSlim explaining = new(1, 1);
     private readonly CancellationTokenSource disposed = new();
-    private IInferenceEngine? engine;
-    private IClassActivationMapper? mapper;
-    private ImagePreprocessor? preprocessor;
+    private Predictor? predictor;
     private DynamicBatcher? batcher;
     private int explainWaiting;
 
-    /// <summary>A classifier for <paramref name="options"/>; <see cref="Start"/> loads the model.</summary>
-    public Res2NetClassifier(Res2NetServiceOptions options)
+    internal Res2NetClassifier(string name, Res2NetModelOptions options, Res2NetServiceOptions service, ServiceMetrics metrics, SemaphoreSlim decoding)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        this.options = options;
-        decoding = new SemaphoreSlim(options.DecodeThreads, options.DecodeThreads);
-        Metrics = new ServiceMetrics(options.MaxBatch);
+        Name = name;
+        Options = options;
+        Service = service;
+        Metrics = metrics;
+        this.decoding = decoding;
     }
+
+    /// <summary>The name the model is served under.</summary>
+    public string Name { get; }
 
     /// <summary>Completes once the model is loaded and warmed up; faults with the reason if it could not be loaded.</summary>
     public Task Ready => ready.Task;
@@ -39,54 +39,58 @@ public sealed class Res2NetClassifier : IDisposable
     /// <summary>Whether requests are served (loaded, and not stopping).</summary>
     public bool IsReady => ready.Task.IsCompletedSuccessfully && !Draining;
 
-    /// <summary>What the loaded model is for (classes, preprocessing); available once <see cref="Ready"/> completed.</summary>
-    public ModelMetadata Metadata => Engine.Metadata;
+    /// <summary>What the loaded model is for (classes, preprocessing, license); available once <see cref="Ready"/> completed.</summary>
+    public ModelMetadata Metadata => Predictor.Metadata;
 
     /// <summary>The preprocessing photos get (the model's own unless the options set another).</summary>
-    public PreprocessConfig Preprocess => Preprocessor.Config;
+    public PreprocessConfig Preprocess => Predictor.Preprocessor.Config;
 
-    /// <summary>The engine's name ("onnx", "torch").</summary>
-    public string EngineName => Engine.EngineName;
+    /// <summary>The engine that runs the model.</summary>
+    public EngineKind EngineKind => Predictor.EngineKind;
 
-    /// <summary>The engine's number format ("fp32", "bf16", "int8").</summary>
-    public string Precision => Engine.Precision;
+    /// <summary>The engine's number format.</summary>
+    public Precision Precision => Predictor.Precision;
+
+    /// <summary>The feature outputs the model gives (the pooled embedding, stage maps).</summary>
+    public IReadOnlyList<FeatureStage> FeatureStages => Predictor.FeatureStages;
 
     /// <summary>Whether <see cref="ExplainAsync"/> can compute Grad-CAM maps.</summary>
-    public bool CanExplain => mapper is not null;
+    public bool CanExplain => predictor?.CanExplain == true;
 
-    /// <summary>The limits in force.</summary>
-    public Res2NetServiceOptions Options => options;
+    /// <summary>The model's options in force.</summary>
+    public Res2NetModelOptions Options { get; }
+
+    /// <summary>The service's limits in force.</summary>
+    internal Res2NetServiceOptions Service { get; }
 
     /// <summary>Set when the host is stopping: readiness turns off while the requests in flight finish.</summary>
     internal bool Draining { get; set; }
 
     internal ServiceMetrics Metrics { get; }
 
-    private IInferenceEngine Engine => engine ?? throw NotReady();
+    private Predictor Predictor => predictor ?? throw NotReady();
 
-    private ImagePreprocessor Preprocessor => preprocessor ?? throw NotReady();
+    private DynamicBatcher Batcher => batcher ?? throw NotReady();
 
     /// <summary>
-    /// Loads the engine (and the class activation mapper, if any) and runs one warm-up batch; on the calling thread.
-    /// <see cref="Ready"/> completes or faults with the outcome.
+    /// Opens the model (with <see cref="Predictor.OpenAsync(string, ModelOptions?, IProgress{DownloadProgress}?, CancellationToken)"/>,
+    /// or the options' own opener) and runs one warm-up batch and one warm-up image. <see cref="Ready"/> completes or
+    /// faults with the outcome.
     /// </summary>
-    public void Start(IServiceProvider services)
+    internal async Task StartAsync(CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(services);
         try
         {
-            var loaded = options.Engine is not null ? options.Engine(services)
-                : OnnxEngine.Open(options.OnnxFile!, new OnnxEngineOptions { Threads = options.Threads });
-            engine = loaded;
-            preprocessor = new ImagePreprocessor(options.Preprocess ?? loaded.Metadata.Preprocess, loaded.Metadata.InChannels);
-            mapper = options.ClassActivationMapper?.Invoke(services);
+            var opened = Options.Open is { } open ? await open(cancellationToken).ConfigureAwait(false)
+                : await Predictor.OpenAsync(Options.ToSource(), Options.ToModelOptions(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            predictor = opened;
 
             // The first passes allocate, pick kernels and pack weights: done now, not in the first user's request.
-            var size = preprocessor.InputSize;
-            var warm = new FloatTensor(new float[options.MaxBatch * loaded.Metadata.InChannels * size * size], options.MaxBatch, loaded.Metadata.InChannels, size, size);
-            loaded.Logits(warm);
-            loaded.Logits(new FloatTensor(warm.Values[..(loaded.Metadata.InChannels * size * size)], 1, loaded.Metadata.InChannels, size, size));
-            batcher = new DynamicBatcher(loaded, options, Metrics);
+            var (size, channels) = (opened.Preprocessor.InputSize, opened.Metadata.InChannels);
+            var warm = new FloatTensor(new float[Options.MaxBatch * channels * size * size], Options.MaxBatch, channels, size, size);
+            opened.Logits(warm, cancellationToken);
+            opened.Logits(new FloatTensor(warm.Values[..(channels * size * size)], 1, channels, size, size), cancellationToken);
+            batcher = new DynamicBatcher(opened, Name, Options, Metrics);
             ready.TrySetResult();
         }
         catch (Exception e)
@@ -98,27 +102,21 @@ public sealed class Res2NetClassifier : IDisposable
 
     /// <summary>The top <paramref name="topk"/> classes of an encoded photo (JPEG, PNG, BMP, GIF, WebP).</summary>
     /// <param name="image">The encoded photo.</param>
-    /// <param name="topk">Classes to return, 1 to the model's class count.</param>
+    /// <param name="topk">Classes to return, at least one (all of them when the model has fewer).</param>
     /// <param name="name">Names the photo in error messages.</param>
     /// <param name="cancellationToken">Drops the request (before the model if it has not reached it).</param>
     /// <exception cref="ImageDecodeException">The data is not an image, is damaged or too large.</exception>
     /// <exception cref="ServiceUnavailableException">The queue is full, the wait ran out, or the service is not ready.</exception>
     public async Task<Prediction> ClassifyAsync(ReadOnlyMemory<byte> image, int topk = 5, string name = "image", CancellationToken cancellationToken = default)
     {
-        var classes = Metadata.NumClasses;
-        if (classes == 0)
+        Prediction.CheckTopK(topk);
+        if (Metadata.NumClasses == 0)
         {
             throw new InvalidOptionException("TopK", "cannot be served: the model has no classifier (it gives embeddings only)");
         }
 
-        if (topk < 1 || topk > classes)
-        {
-            throw new InvalidOptionException("TopK", $"must be from 1 to {classes} (got {topk})");
-        }
-
-        var input = await PreprocessAsync(image, name, cancellationToken).ConfigureAwait(false);
-        var logits = await Wait(Batcher.Enqueue(input, DynamicBatcher.Kind.Logits, cancellationToken), cancellationToken).ConfigureAwait(false);
-        return InferenceEngineExtensions.TopK(new FloatTensor(logits.Values, 1, logits.Shape[0]), topk, Metadata.Label)[0];
+        var logits = await LogitsAsync(await PreprocessAsync(image, name, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        return Prediction.TopK(new FloatTensor(logits.Values, 1, logits.Shape[0]), topk, Metadata.Label)[0];
     }
 
     /// <summary>The pooled embedding (the features before the classifier) of an encoded photo.</summary>
@@ -130,15 +128,15 @@ public sealed class Res2NetClassifier : IDisposable
     public async Task<float[]> EmbedAsync(ReadOnlyMemory<byte> image, string name = "image", CancellationToken cancellationToken = default)
     {
         var input = await PreprocessAsync(image, name, cancellationToken).ConfigureAwait(false);
-        var embedding = await Wait(Batcher.Enqueue(input, DynamicBatcher.Kind.Embedding, cancellationToken), cancellationToken).ConfigureAwait(false);
-        return embedding.Values.ToArray();
+        var embedding = await Batcher.Enqueue(input, [FeatureStage.Pooled], cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return embedding[0].Values.ToArray();
     }
 
     /// <summary>
     /// The Grad-CAM overlay of an encoded photo as a PNG of the photo's size, for <paramref name="classIndex"/> (null:
     /// the top class), with the class it shows. One map at a time; others wait, up to the queue's limit.
     /// </summary>
-    /// <exception cref="GradCamUnavailableException">The service has no class activation mapper.</exception>
+    /// <exception cref="GradCamUnavailableException">The model was not opened for Grad-CAM.</exception>
     /// <exception cref="ImageDecodeException">The data is not an image, is damaged or too large.</exception>
     /// <exception cref="ServiceUnavailableException">Too many maps are waiting, or the service is not ready.</exception>
     public async Task<(byte[] Png, CamResult Cam)> ExplainAsync(ReadOnlyMemory<byte> image, int? classIndex = null, string name = "image",
@@ -150,27 +148,27 @@ public sealed class Res2NetClassifier : IDisposable
             throw new InvalidOptionException("ClassIndex", $"must be from 0 to {Metadata.NumClasses - 1} (got {k})");
         }
 
-        if (Interlocked.Increment(ref explainWaiting) > options.MaxQueue)
+        if (Interlocked.Increment(ref explainWaiting) > Options.MaxQueue)
         {
             Interlocked.Decrement(ref explainWaiting);
-            Metrics.Rejected.WithLabels("queue_full").Inc();
-            throw new ServiceUnavailableException($"The service is busy: {options.MaxQueue} heat maps are already waiting.", TimeSpan.FromSeconds(2));
+            Metrics.Rejected.WithLabels("queue_full", Name).Inc();
+            throw new ServiceUnavailableException($"The service is busy: {Options.MaxQueue} heat maps are already waiting.", TimeSpan.FromSeconds(2));
         }
 
         try
         {
             var photo = await DecodeAsync(image, name, p => p, cancellationToken).ConfigureAwait(false);
-            if (!await explaining.WaitAsync(options.Timeout, cancellationToken).ConfigureAwait(false))
+            if (!await explaining.WaitAsync(Options.Timeout, cancellationToken).ConfigureAwait(false))
             {
-                Metrics.Rejected.WithLabels("timeout").Inc();
-                throw new ServiceUnavailableException($"The request waited longer than {options.Timeout.TotalSeconds:0.#} s for the model.", TimeSpan.FromSeconds(2));
+                Metrics.Rejected.WithLabels("timeout", Name).Inc();
+                throw new ServiceUnavailableException($"The request waited longer than {Options.Timeout.TotalSeconds:0.#} s for the model.", TimeSpan.FromSeconds(2));
             }
 
             try
             {
-                // Grad-CAM needs gradients: one synchronous call on one thread (TorchSharp's scopes are per thread).
-                var cam = await Task.Run(() => explainer.Map(photo, classIndex), cancellationToken).ConfigureAwait(false);
-                Metrics.Images.WithLabels("cam").Inc();
+                // Grad-CAM needs gradients: one synchronous call on a thread of the pool (TorchSharp's scopes are per thread).
+                var cam = await Task.Run(() => explainer.Explain(photo, classIndex), cancellationToken).ConfigureAwait(false);
+                Metrics.Images.WithLabels("cam", Name).Inc();
                 return (CamRenderer.EncodePng(photo, cam), cam);
             }
             finally
@@ -184,7 +182,7 @@ public sealed class Res2NetClassifier : IDisposable
         }
     }
 
-    /// <summary>Lets queued images finish, then releases the engine.</summary>
+    /// <summary>Lets queued images finish, then releases the model.</summary>
     public void Dispose()
     {
         if (disposed.IsCancellationRequested)
@@ -195,41 +193,37 @@ public sealed class Res2NetClassifier : IDisposable
         disposed.Cancel();
         Draining = true;
         batcher?.Dispose();
-        engine?.Dispose();
-        (mapper as IDisposable)?.Dispose();
-        decoding.Dispose();
+        predictor?.Dispose();
         explaining.Dispose();
         disposed.Dispose();
     }
 
-    /// <summary>What computes the maps: 503 while the model loads, the one 501 refusal when the service has none.</summary>
-    internal IClassActivationMapper RequireExplainer()
+    /// <summary>The one row of logits of a preprocessed image, through the batching queue.</summary>
+    internal async Task<FloatTensor> LogitsAsync(FloatTensor input, CancellationToken cancellationToken) =>
+        (await Batcher.Enqueue(input, null, cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>What computes the maps: 503 while the model loads, the one 501 refusal when the model has none.</summary>
+    internal Predictor RequireExplainer()
     {
-        if (engine is null)
-        {
-            throw NotReady();
-        }
-
-        return mapper ?? throw new GradCamUnavailableException(
-            "Grad-CAM is not available here: it needs the model's weights on the torch engine, and this service runs an ONNX file.");
+        var opened = Predictor;
+        return opened.CanExplain ? opened : throw new GradCamUnavailableException(
+            "Grad-CAM is not available here: it needs the model's weights on the torch engine (GradCam), and this model was opened without them.");
     }
-
-    private DynamicBatcher Batcher => batcher ?? throw NotReady();
 
     private static ServiceUnavailableException NotReady() =>
         new("The model is still loading; try again in a few seconds.", TimeSpan.FromSeconds(2));
 
-    /// <summary>Decodes (and with <paramref name="then"/>, preprocesses) a photo, at most DecodeThreads at once.</summary>
-    private async Task<T> DecodeAsync<T>(ReadOnlyMemory<byte> image, string name, Func<DecodedImage, T> then, CancellationToken cancellationToken)
+    /// <summary>Decodes (and with <paramref name="then"/>, preprocesses) a photo, at most DecodeThreads at once across the service.</summary>
+    internal async Task<T> DecodeAsync<T>(ReadOnlyMemory<byte> image, string name, Func<DecodedImage, T> then, CancellationToken cancellationToken)
     {
         await decoding.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return then(ImageDecoder.Decode(image.Span, name, options.MaxPixels));
+            return then(ImageDecoder.Decode(image.Span, name, Service.MaxPixels));
         }
         catch (ImageDecodeException)
         {
-            Metrics.Rejected.WithLabels("bad_image").Inc();
+            Metrics.Rejected.WithLabels("bad_image", Name).Inc();
             throw;
         }
         finally
@@ -238,12 +232,10 @@ public sealed class Res2NetClassifier : IDisposable
         }
     }
 
-    private Task<FloatTensor> PreprocessAsync(ReadOnlyMemory<byte> image, string name, CancellationToken cancellationToken)
+    /// <summary>A photo decoded and preprocessed as the model's metadata says.</summary>
+    internal Task<FloatTensor> PreprocessAsync(ReadOnlyMemory<byte> image, string name, CancellationToken cancellationToken)
     {
-        var processor = Preprocessor;
+        var processor = Predictor.Preprocessor;
         return DecodeAsync(image, name, processor.Process, cancellationToken);
     }
-
-    /// <summary>The batch's answer, or the caller's cancellation (the batcher drops the image if it has not run yet).</summary>
-    private static Task<FloatTensor> Wait(Task<FloatTensor> result, CancellationToken cancellationToken) => result.WaitAsync(cancellationToken);
 }

@@ -4,13 +4,14 @@ namespace Res2Net.AspNetCore;
 
 /// <summary>
 /// Photo embeddings the way .NET code asks for embeddings (Microsoft.Extensions.AI): each <see cref="DataContent"/> an
-/// encoded photo, each embedding the model's pooled features, computed in the classifier's dynamic batches.
+/// encoded photo, each embedding the model's pooled features, computed in the model's dynamic batches. Registered for
+/// every model (keyed by its name) and, unkeyed, for the default one.
 /// </summary>
 public sealed class Res2NetEmbeddingGenerator : IEmbeddingGenerator<DataContent, Embedding<float>>
 {
     private readonly Res2NetClassifier classifier;
 
-    /// <summary>A generator over the shared classifier.</summary>
+    /// <summary>A generator over one served model.</summary>
     public Res2NetEmbeddingGenerator(Res2NetClassifier classifier)
     {
         ArgumentNullException.ThrowIfNull(classifier);

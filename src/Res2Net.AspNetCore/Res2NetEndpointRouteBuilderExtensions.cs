@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
+using Res2Net.Engines;
 using Res2Net.Imaging;
 
 namespace Res2Net.AspNetCore;
@@ -16,28 +17,28 @@ public static class Res2NetEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps, under <paramref name="prefix"/>: <c>POST v1/classify?topk=5</c>, <c>POST v1/embed</c>,
-    /// <c>POST v1/cam?class=K</c> (the photo as the body or as multipart field <c>image</c>), <c>GET v1/models</c>,
-    /// <c>GET healthz</c>, <c>GET readyz</c>, <c>GET metrics</c> (Prometheus) and the demo page at the root. Errors
-    /// answer <c>{"error": "one sentence"}</c> with their status code. Needs
-    /// <see cref="Res2NetServiceCollectionExtensions.AddRes2Net"/>.
+    /// <c>POST v1/cam?class=K</c> (the photo as the body or as multipart field <c>image</c>; <c>&amp;model=NAME</c>
+    /// picks a model other than the default), <c>GET v1/models</c>, <c>GET healthz</c>, <c>GET readyz</c>,
+    /// <c>GET metrics</c> (Prometheus) and the demo page at the root. Errors answer <c>{"error": "one sentence"}</c>
+    /// with their status code. Needs <see cref="Res2NetServiceCollectionExtensions.AddRes2Net(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{Res2NetServiceOptions}?)"/>.
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="prefix">Where to map them ("" for the root).</param>
     public static RouteGroupBuilder MapRes2Net(this IEndpointRouteBuilder endpoints, string prefix = "")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var classifier = endpoints.ServiceProvider.GetRequiredService<Res2NetClassifier>();
+        var models = endpoints.ServiceProvider.GetRequiredService<Res2NetModels>();
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Res2Net.AspNetCore");
         var group = endpoints.MapGroup(prefix);
-        var handlers = new Handlers(classifier, logger);
+        var handlers = new Handlers(models, logger);
         group.MapPost("/v1/classify", handlers.Wrap("classify", handlers.ClassifyAsync));
         group.MapPost("/v1/embed", handlers.Wrap("embed", handlers.EmbedAsync));
         group.MapPost("/v1/cam", handlers.Wrap("cam", handlers.CamAsync));
         group.MapGet("/v1/models", handlers.Wrap("models", handlers.Models));
         group.MapGet("/healthz", handlers.Wrap("healthz", _ => Task.FromResult(Results.Json(new { status = "alive" }))));
         group.MapGet("/readyz", handlers.Wrap("readyz", handlers.Ready));
-        group.MapMetrics("/metrics", classifier.Metrics.Registry);
-        if (classifier.Options.DemoPage)
+        group.MapMetrics("/metrics", models.Metrics.Registry);
+        if (models.Service.DemoPage)
         {
             group.MapGet("/", handlers.Wrap("demo", handlers.Demo));
         }
@@ -46,7 +47,7 @@ public static class Res2NetEndpointRouteBuilderExtensions
     }
 
     /// <summary>The request handlers; each returns the result to write, errors included.</summary>
-    private sealed class Handlers(Res2NetClassifier classifier, ILogger logger)
+    private sealed class Handlers(Res2NetModels models, ILogger logger)
     {
         private static readonly Lazy<byte[]> Page = new(() =>
         {
@@ -57,7 +58,7 @@ public static class Res2NetEndpointRouteBuilderExtensions
             return copy.ToArray();
         });
 
-        private readonly Res2NetServiceOptions options = classifier.Options;
+        private readonly Res2NetServiceOptions options = models.Service;
 
         /// <summary>Runs a handler, turns the library's errors into JSON answers, and records the route's metrics.</summary>
         public RequestDelegate Wrap(string route, Func<HttpContext, Task<IResult>> handler) => async context =>
@@ -71,7 +72,7 @@ public static class Res2NetEndpointRouteBuilderExtensions
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
                 // The client went away: nothing to answer; its image left the queue before the model if it had not run.
-                classifier.Metrics.Requests.WithLabels(route, "499").Inc();
+                models.Metrics.Requests.WithLabels(route, "499", ModelLabel(context)).Inc();
                 return;
             }
             catch (Exception e)
@@ -80,12 +81,28 @@ public static class Res2NetEndpointRouteBuilderExtensions
             }
 
             await result.ExecuteAsync(context).ConfigureAwait(false);
-            classifier.Metrics.Requests.WithLabels(route, context.Response.StatusCode.ToString(CultureInfo.InvariantCulture)).Inc();
-            classifier.Metrics.Latency.WithLabels(route).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            models.Metrics.Requests.WithLabels(route, context.Response.StatusCode.ToString(CultureInfo.InvariantCulture), ModelLabel(context)).Inc();
+            models.Metrics.Latency.WithLabels(route, ModelLabel(context)).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         };
+
+        /// <summary>The model a request is for: <c>?model=NAME</c>, else the default one.</summary>
+        /// <exception cref="UnknownServedModelException">No model has that name.</exception>
+        private Res2NetClassifier Model(HttpContext context)
+        {
+            var name = context.Request.Query["model"].ToString();
+            var classifier = name.Length == 0 ? models.Default : models[name];
+            context.Items[ModelKey] = classifier.Name;
+            return classifier;
+        }
+
+        /// <summary>The metrics label of the model a request was for ("" when it was for none, or for one not served).</summary>
+        private static string ModelLabel(HttpContext context) => context.Items.TryGetValue(ModelKey, out var name) ? (string)name! : "";
+
+        private const string ModelKey = "res2net.model";
 
         public async Task<IResult> ClassifyAsync(HttpContext context)
         {
+            var classifier = Model(context);
             var topk = QueryInt(context, "topk", "TopK") ?? 5;
             var started = Stopwatch.GetTimestamp();
             var images = await ReadImagesAsync(context).ConfigureAwait(false);
@@ -104,6 +121,7 @@ public static class Res2NetEndpointRouteBuilderExtensions
 
         public async Task<IResult> EmbedAsync(HttpContext context)
         {
+            var classifier = Model(context);
             var images = await ReadImagesAsync(context).ConfigureAwait(false);
             var answers = await Task.WhenAll(images.Select(async image =>
             {
@@ -115,6 +133,7 @@ public static class Res2NetEndpointRouteBuilderExtensions
 
         public async Task<IResult> CamAsync(HttpContext context)
         {
+            var classifier = Model(context);
             var classIndex = QueryInt(context, "class", "ClassIndex");
             // Before the body is read: a service without Grad-CAM refuses whatever the photo.
             classifier.RequireExplainer();
@@ -134,39 +153,51 @@ public static class Res2NetEndpointRouteBuilderExtensions
 
         public Task<IResult> Models(HttpContext context)
         {
-            var m = classifier.Metadata;
-            var p = classifier.Preprocess;
-            return Task.FromResult(Results.Json(new
+            object Describe(Res2NetClassifier classifier)
             {
-                model = m.Model,
-                engine = classifier.EngineName,
-                precision = classifier.Precision,
-                input_size = p.InputSize,
-                crop_pct = p.CropPct,
-                interpolation = p.Interpolation.ToString().ToLowerInvariant(),
-                mean = p.Mean,
-                std = p.Std,
-                in_channels = m.InChannels,
-                num_classes = m.NumClasses,
-                output_stride = m.OutputStride,
-                cam = classifier.CanExplain,
-                max_batch = options.MaxBatch,
-                max_delay_ms = options.MaxDelay.TotalMilliseconds,
-                max_queue = options.MaxQueue,
-                max_body_mb = Math.Round(options.MaxBodyBytes / 1048576.0, 1),
-            }));
+                var m = classifier.Metadata;
+                var p = classifier.Preprocess;
+                return new
+                {
+                    name = classifier.Name,
+                    model = m.Model,
+                    engine = classifier.EngineKind.Name(),
+                    precision = classifier.Precision.Name(),
+                    input_size = p.InputSize,
+                    crop_pct = p.CropPct,
+                    interpolation = PreprocessConfig.Name(p.Interpolation),
+                    mean = p.Mean,
+                    std = p.Std,
+                    in_channels = m.InChannels,
+                    num_classes = m.NumClasses,
+                    output_stride = m.OutputStride,
+                    pretrained = m.Pretrained,
+                    license = m.License,
+                    cam = classifier.CanExplain,
+                    max_batch = classifier.Options.MaxBatch,
+                    max_delay_ms = classifier.Options.MaxDelay.TotalMilliseconds,
+                    max_queue = classifier.Options.MaxQueue,
+                    max_body_mb = Math.Round(options.MaxBodyBytes / 1048576.0, 1),
+                };
+            }
+
+            // One model: its description, as the service has always answered; several: one each, in the order they were added.
+            return Task.FromResult(context.Request.Query["model"].Count > 0 || models.Count == 1
+                ? Results.Json(Describe(Model(context)))
+                : Results.Json(models.Select(Describe).ToArray()));
         }
 
         public Task<IResult> Ready(HttpContext context)
         {
-            if (classifier.IsReady)
+            if (models.IsReady)
             {
-                return Task.FromResult(Results.Json(new { status = "ready", model = classifier.Metadata.Model }));
+                return Task.FromResult(Results.Json(new { status = "ready", model = models.Default.Metadata.Model, models = models.Select(c => c.Name) }));
             }
 
             context.Response.Headers.RetryAfter = "2";
-            var why = classifier.Draining ? "The service is stopping."
-                : classifier.Ready.IsFaulted ? $"The model could not be loaded: {classifier.Ready.Exception!.InnerException!.Message}"
+            var failed = models.FirstOrDefault(c => c.Ready.IsFaulted);
+            var why = models.Any(c => c.Draining) ? "The service is stopping."
+                : failed is not null ? $"The model {failed.Name} could not be loaded: {failed.Ready.Exception!.InnerException!.Message}"
                 : "The model is still loading.";
             return Task.FromResult(Json(StatusCodes.Status503ServiceUnavailable, why));
         }
@@ -280,6 +311,8 @@ public static class Res2NetEndpointRouteBuilderExtensions
                     return Json(StatusCodes.Status503ServiceUnavailable, e.Message);
                 case GradCamUnavailableException:
                     return Json(StatusCodes.Status501NotImplemented, e.Message);
+                case UnknownServedModelException:
+                    return Json(StatusCodes.Status404NotFound, e.Message);
                 default:
                     logger.LogError(e, "Request {Path} failed", context.Request.Path);
                     return Json(StatusCodes.Status500InternalServerError, $"The server failed on this request ({e.GetType().Name}): {e.Message}");
@@ -291,6 +324,7 @@ public static class Res2NetEndpointRouteBuilderExtensions
         {
             "TopK" => "topk",
             "ClassIndex" => "class",
+            "Name" => "model",
             _ => option,
         };
 

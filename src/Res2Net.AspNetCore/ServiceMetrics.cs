@@ -2,26 +2,29 @@ using Prometheus;
 
 namespace Res2Net.AspNetCore;
 
-/// <summary>The service's Prometheus metrics, in a registry of its own (several services in one process do not mix).</summary>
+/// <summary>
+/// The service's Prometheus metrics, in a registry of its own (several services in one process do not mix); every
+/// series carries the model it is about (empty for routes of no model: health, metrics, the page).
+/// </summary>
 internal sealed class ServiceMetrics
 {
-    public ServiceMetrics(int maxBatch)
+    public ServiceMetrics()
     {
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
-        Requests = factory.CreateCounter("res2net_requests_total", "HTTP requests answered, by route and status code.",
-            new CounterConfiguration { LabelNames = ["route", "status"] });
-        Latency = factory.CreateHistogram("res2net_request_duration_seconds", "Time from a request's arrival to its answer, by route.",
-            new HistogramConfiguration { LabelNames = ["route"], Buckets = Histogram.ExponentialBuckets(0.002, 2, 14) });
+        Requests = factory.CreateCounter("res2net_requests_total", "HTTP requests answered, by route, status code and model.",
+            new CounterConfiguration { LabelNames = ["route", "status", "model"] });
+        Latency = factory.CreateHistogram("res2net_request_duration_seconds", "Time from a request's arrival to its answer, by route and model.",
+            new HistogramConfiguration { LabelNames = ["route", "model"], Buckets = Histogram.ExponentialBuckets(0.002, 2, 14) });
         BatchSize = factory.CreateHistogram("res2net_batch_size", "Images per forward pass of the model.",
-            new HistogramConfiguration { Buckets = Histogram.LinearBuckets(1, 1, Math.Min(maxBatch, 64)) });
+            new HistogramConfiguration { LabelNames = ["model"], Buckets = Histogram.ExponentialBuckets(1, 2, 11) });
         InferenceSeconds = factory.CreateHistogram("res2net_inference_seconds", "Time of one forward pass of a batch.",
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.002, 2, 14) });
-        QueueDepth = factory.CreateGauge("res2net_queue_depth", "Images waiting for the model.");
-        Images = factory.CreateCounter("res2net_images_total", "Images run through the model, by kind (classify, embed, cam).",
-            new CounterConfiguration { LabelNames = ["kind"] });
+            new HistogramConfiguration { LabelNames = ["model"], Buckets = Histogram.ExponentialBuckets(0.002, 2, 14) });
+        QueueDepth = factory.CreateGauge("res2net_queue_depth", "Images waiting for the model.", new GaugeConfiguration { LabelNames = ["model"] });
+        Images = factory.CreateCounter("res2net_images_total", "Images run through the model, by kind (classify, embed, cam, infer).",
+            new CounterConfiguration { LabelNames = ["kind", "model"] });
         Rejected = factory.CreateCounter("res2net_rejected_total", "Images refused before the model, by reason (queue_full, timeout, bad_image).",
-            new CounterConfiguration { LabelNames = ["reason"] });
+            new CounterConfiguration { LabelNames = ["reason", "model"] });
         DotNetStats.Register(Registry);
     }
 

@@ -12,9 +12,9 @@ internal static partial class Errors
     /// <summary>Library parameter and option names, and the flag that sets each.</summary>
     private static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
     {
-        ["weightsPath"] = "--weights FILE",
+        ["ModelSource.Checkpoint"] = "--weights FILE",
         ["TrainOptions.Resume"] = "--resume",
-        ["modelName"] = "--model",
+        ["Source"] = "--model",
         ["BatchSize"] = "--batch-size",
         ["TopK"] = "--topk",
         ["Precision"] = "--precision",
@@ -46,6 +46,10 @@ internal static partial class Errors
         ["OutputStride"] = "--output-stride",
         ["FreezeStages"] = "--freeze-stages",
         ["Style"] = "--block-style",
+        ["BlockStyle"] = "--block-style",
+        ["GradCam"] = "cam",
+        ["MaxDecodeThreads"] = "--decode-threads",
+        ["DecodeThreads"] = "--decode-threads",
         ["ClassIndex"] = "--class",
         ["Stage"] = "--stage",
         ["MaxBatch"] = "--max-batch",
@@ -62,7 +66,8 @@ internal static partial class Errors
     public static string Describe(Res2NetException e) => e switch
     {
         InvalidOptionException o when Flags.TryGetValue(o.Option, out var flag) => $"{flag} {o.Problem}.",
-        UnknownModelException u => $"Unknown model '{u.Name}'; did you mean {string.Join(", ", u.Suggestions)}? ('res2net models' lists all).",
+        UnknownModelException { Suggestions.Count: > 0 } u when u.Message.StartsWith("Unknown model", StringComparison.Ordinal) =>
+            $"Unknown model '{u.Name}'; did you mean {string.Join(", ", u.Suggestions)}? ('res2net models' lists all).",
         _ => Translate(e.Message),
     };
 
@@ -70,7 +75,7 @@ internal static partial class Errors
     public static string Translate(string message) =>
         Word().Replace(message, m => Flags.TryGetValue(m.Groups[1].Value, out var flag) ? flag : m.Value);
 
-    // Only the names the library uses inside sentences: weightsPath, modelName, and options as TrainOptions.Resume.
-    [GeneratedRegex(@"\b(weightsPath|modelName|TrainOptions\.Resume)\b")]
+    // Only the names the library uses inside sentences: ModelSource.Checkpoint, and options as TrainOptions.Resume.
+    [GeneratedRegex(@"\b(ModelSource\.Checkpoint|TrainOptions\.Resume)\b")]
     private static partial Regex Word();
 }

@@ -66,28 +66,22 @@ internal static class Options
     {
         var option = new Option<string>("--engine", "-e")
         {
-            Description = "auto (the fastest exact engine: onnx for fp32, torch for bf16), torch (TorchSharp) or onnx (ONNX Runtime on an export made on first use and cached beside the weights, else in $RES2NET_HOME/onnx).",
+            Description = "auto (the fastest exact engine: onnx for fp32 and int8, torch for bf16), torch (TorchSharp) or onnx (ONNX Runtime on an export made on first use and cached beside the weights, else in $RES2NET_HOME/onnx).",
             DefaultValueFactory = _ => "auto",
         };
         option.AcceptOnlyFromAmong("auto", "torch", "onnx");
         return option;
     }
 
-    public static Option<string> Precision()
+    public static Option<string?> Precision()
     {
-        var option = new Option<string>("--precision")
+        var option = new Option<string?>("--precision")
         {
-            Description = "fp32, or bf16: bfloat16 on the torch engine, for CPUs with AVX-512 BF16 or AMX (faster, logits within about 1%).",
-            DefaultValueFactory = _ => "fp32",
+            Description = "fp32 (the default for weights), bf16 (bfloat16 on the torch engine, for CPUs with AVX-512 BF16 or AMX: faster, logits within about 1%), or int8 (an INT8 ONNX file's own). Default: the model's own.",
         };
-        option.AcceptOnlyFromAmong("fp32", "bf16");
+        option.AcceptOnlyFromAmong("fp32", "bf16", "int8");
         return option;
     }
-
-    public static Option<string> OnnxFile() => new("--onnx")
-    {
-        Description = "Run this ONNX file with ONNX Runtime (e.g. from 'export --int8') instead of the model's weights; --model still sets the preprocessing.",
-    };
 
     public static Option<int?> Size() => new("--size")
     {

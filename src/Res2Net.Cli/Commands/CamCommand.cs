@@ -3,7 +3,6 @@ using System.Text.Json;
 using Res2Net.Engines;
 using Res2Net.Explain;
 using Res2Net.Imaging;
-using Res2Net.Models;
 
 namespace Res2Net.Cli.Commands;
 
@@ -11,8 +10,7 @@ internal static class CamCommand
 {
     public static Command Create()
     {
-        var model = Options.Model();
-        var weights = Options.Weights(required: false);
+        var flags = ModelFlags.Create(preprocessing: false, onnx: false, engine: false);
         var cls = new Option<int?>("--class", "-c") { Description = "Class index to explain (default: the top class)." };
         var stage = new Option<string?>("--stage", "-s") { Description = "Stage whose activations are weighted: c2..c5 (default: the last)." };
         var output = new Option<string>("--output", "-o") { Description = "PNG to write: the heatmap over the photo at its own size.", Required = true };
@@ -21,11 +19,11 @@ internal static class CamCommand
         var image = new Argument<string>("image") { Description = "The photo to explain." };
         var command = new Command("cam", "Grad-CAM: where the network looked for a class, drawn over the photo.")
         {
-            model, weights, cls, stage, output, size, format, image,
+            cls, stage, output, size, format, image,
         };
+        flags.AddTo(command);
         command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
-            var info = ModelRegistry.Get(parse.GetValue(model)!);
             var photoPath = parse.GetValue(image)!;
             var photo = ImageDecoder.Decode(photoPath);
             FeatureStage? which = parse.GetValue(stage) is { } name
@@ -39,10 +37,10 @@ internal static class CamCommand
                 }
                 : null;
 
-            // Grad-CAM needs gradients: always the TorchSharp engine.
-            var weightsPath = await WeightsResolver.ResolveAsync(info, parse.GetValue(weights), cancel);
-            using var explainer = GradCamExplainer.Load(weightsPath, info.Name, which, parse.GetValue(size));
-            var cam = explainer.Map(photo, parse.GetValue(cls));
+            // Grad-CAM needs gradients: a TorchSharp copy of the model, whatever the engine.
+            // --size only: the map covers the whole photo, so no crop applies.
+            using var predictor = await flags.OpenAsync(parse, cancel, gradCam: true, inputSize: parse.GetValue(size));
+            var cam = predictor.Explain(photo, parse.GetValue(cls), which);
             var path = parse.GetValue(output)!;
             CamRenderer.WritePng(photo, cam, path);
             if (parse.GetValue(format) == "json")

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using Res2Net.Engines;
-using Res2Net.Models;
 using Spectre.Console;
 
 namespace Res2Net.Cli.Commands;
@@ -10,34 +9,20 @@ internal static class ClassifyCommand
 {
     public static Command Create()
     {
-        var model = Options.Model();
-        var weights = Options.Weights(required: false);
+        var flags = ModelFlags.Create(threads: true);
         var topk = new Option<int>("--topk", "-k") { Description = "Classes to show per input.", DefaultValueFactory = _ => 5 };
         var format = Options.Format("table", "json");
         var batchSize = Options.BatchSize();
-        var engine = Options.Engine();
-        var precision = Options.Precision();
-        var onnx = Options.OnnxFile();
-        var size = Options.Size();
-        var crop = Options.CropPct();
         var inputs = Options.Inputs();
-        var command = new Command("classify", "Top-k ImageNet classes for photos, folders of photos and .npy batches.")
-        {
-            model, weights, topk, format, batchSize, engine, precision, onnx, size, crop, inputs,
-        };
+        var command = new Command("classify", "Top-k classes for photos, folders of photos and .npy batches.") { topk, format, batchSize, inputs };
+        flags.AddTo(command);
         command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
             var k = parse.GetValue(topk);
-            if (k < 1)
-            {
-                throw new InvalidOptionException("TopK", $"must be at least 1 (got {k})");
-            }
-
+            Prediction.CheckTopK(k);
             var batch = new BatchOptions { BatchSize = parse.GetValue(batchSize) };
             batch.Validate();
-            var info = ModelRegistry.Get(parse.GetValue(model)!);
-            using var predictor = await Predictors.LoadAsync(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop),
-                InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(onnx), cancel);
+            using var predictor = await flags.OpenAsync(parse, cancel);
             var json = parse.GetValue(format) == "json";
             var table = json ? null : new Table().AddColumns("input", "row", "rank", "prob", "label");
             var failed = 0;

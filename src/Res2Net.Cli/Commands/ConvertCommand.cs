@@ -1,6 +1,6 @@
 using System.CommandLine;
+using Res2Net.Engines;
 using Res2Net.Models;
-using Res2Net.Weights;
 
 namespace Res2Net.Cli.Commands;
 
@@ -13,7 +13,7 @@ internal static class ConvertCommand
         var fresh = new Option<bool>("--fresh") { Description = "Write freshly initialised weights of --model instead of reading --input (for timing and trials)." };
         var output = new Option<string>("--output", "-o") { Description = "File to write: .pth (PyTorch zip) or .safetensors.", Required = true };
         var command = new Command("convert", "Check a checkpoint against a model strictly and write it in another container.") { model, input, fresh, output };
-        command.SetAction(parse => Run.Guarded(parse, () =>
+        command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
             var source = parse.GetValue(input);
             if ((source is null) != parse.GetValue(fresh))
@@ -22,9 +22,10 @@ internal static class ConvertCommand
             }
 
             var target = parse.GetValue(output)!;
-            using var net = source is null ? ModelRegistry.Create(parse.GetValue(model)!) : ModelCheckpoint.Read(source, parse.GetValue(model)!).CreateModel();
-            ModelWeights.Save(net, target);
-            Console.Error.WriteLine($"wrote {target} ({ModelWeights.StateDict(net).Count} tensors)");
+            var name = parse.GetValue(model)!;
+            using var net = await Res2NetBackbone.CreateAsync(source is null ? ModelSource.Untrained(name) : ModelSource.Checkpoint(source, name), cancellationToken: cancel);
+            net.Save(target);
+            Console.Error.WriteLine($"wrote {target} ({net.state_dict().Count} tensors)");
             return Run.Ok;
         }));
         return command;

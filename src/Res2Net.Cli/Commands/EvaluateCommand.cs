@@ -2,10 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Res2Net.Engines;
-using Res2Net.Models;
 using Res2Net.Training;
 using Spectre.Console;
-using static TorchSharp.torch;
 
 namespace Res2Net.Cli.Commands;
 
@@ -13,47 +11,30 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var model = Options.Model();
-        var weights = Options.Weights(required: false);
-        var onnx = Options.OnnxFile();
+        var flags = ModelFlags.Create(preprocessing: false, threads: true);
         var data = new Option<string?>("--data", "-d") { Description = "Dataset directory (as for 'train'); its test split is evaluated. Default: the embedded Fashion-MNIST sample." };
         var format = Options.Format("table", "json");
         var batchSize = new Option<int>("--batch-size", "-b") { Description = "Images per forward pass.", DefaultValueFactory = _ => 500 };
         var imageSize = new Option<int?>("--image-size") { Description = "Model input side (default: the dataset's)." };
-        var threads = new Option<int?>("--threads") { Description = "LibTorch threads (default: one per core)." };
-        var precision = Options.Precision();
-        var engine = Options.Engine();
-        var command = new Command("evaluate", "Top-1, top-5 and loss of a checkpoint on a dataset's test split.")
+        var command = new Command("evaluate", "Top-1, top-5 and loss of a checkpoint or an ONNX file on a dataset's test split.")
         {
-            model, weights, onnx, data, format, batchSize, imageSize, threads, precision, engine,
+            data, format, batchSize, imageSize,
         };
-        command.SetAction(parse => Run.Guarded(parse, () =>
+        flags.AddTo(command);
+        command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
-            if (parse.GetValue(batchSize) < 1 || parse.GetValue(threads) is < 1 || parse.GetValue(imageSize) is < 8)
+            if (parse.GetValue(batchSize) < 1 || parse.GetValue(imageSize) is < 8)
             {
-                throw new InvalidOptionException("--batch-size", "and --threads must be at least 1, --image-size at least 8");
+                throw new InvalidOptionException("--batch-size", "must be at least 1, --image-size at least 8");
             }
 
-            if (parse.GetValue(threads) is { } t)
-            {
-                set_num_threads(t);
-            }
-
-            var info = ModelRegistry.Get(parse.GetValue(model)!);
-            var onnxFile = parse.GetValue(onnx);
-            if ((onnxFile is null) == (parse.GetValue(weights) is null))
+            var source = flags.Source(parse);
+            if (source.Kind == ModelSourceKind.Pretrained)
             {
                 throw new UsageException("Give either --weights (a checkpoint) or --onnx (an ONNX file).");
             }
 
-            var p = Precisions.Parse(parse.GetValue(precision)!);
-            var kind = onnxFile is null ? InferenceEngines.Parse(parse.GetValue(engine)!) : EngineKind.Onnx;
-            Precisions.Check(p, InferenceEngines.Resolve(kind, p));
-            var onnxOptions = new OnnxEngineOptions { Threads = parse.GetValue(threads) };
-            using var runner = onnxFile is null
-                ? InferenceEngines.Load(parse.GetValue(weights)!, info.Name, kind, p, onnxOptions)
-                : OnnxEngine.Open(onnxFile, onnxOptions);
-            var source = onnxFile ?? parse.GetValue(weights)!;
+            using var runner = await flags.OpenAsync(parse, cancel);
             var splits = DatasetLoader.Load(parse.GetValue(data), parse.GetValue(imageSize) ?? runner.Metadata.Preprocess.InputSize, runner.Metadata.InChannels);
             var classes = runner.Metadata.NumClasses;
             if (classes > 0 && splits.Test.NumClasses > classes)
@@ -61,7 +42,7 @@ internal static class EvaluateCommand
                 throw new Res2NetException($"{source} classifies {classes} classes but the dataset has {splits.Test.NumClasses}.");
             }
 
-            var result = Trainer.Evaluate(runner, splits.Test, parse.GetValue(batchSize), parse.GetValue(imageSize));
+            var result = Trainer.Evaluate(runner, splits.Test, parse.GetValue(batchSize), parse.GetValue(imageSize), cancel);
             if (parse.GetValue(format) == "json")
             {
                 Console.WriteLine(JsonSerializer.Serialize(new { top1 = Json.Number(Math.Round(result.Top1, 4)), top5 = Json.Number(Math.Round(result.Top5, 4)), loss = Json.Number(Math.Round(result.Loss, 6)), images = result.Images }, Json.Compact));
@@ -69,7 +50,7 @@ internal static class EvaluateCommand
             else
             {
                 var table = new Table().AddColumns("model", "images", "top-1 %", "top-5 %", "loss");
-                table.AddRow(Markup.Escape(info.Name), result.Images.ToString(CultureInfo.InvariantCulture), result.Top1.ToString("F2", CultureInfo.InvariantCulture),
+                table.AddRow(Markup.Escape(runner.Metadata.Model), result.Images.ToString(CultureInfo.InvariantCulture), result.Top1.ToString("F2", CultureInfo.InvariantCulture),
                     result.Top5.ToString("F2", CultureInfo.InvariantCulture), result.Loss.ToString("F4", CultureInfo.InvariantCulture));
                 AnsiConsole.Write(table);
             }

@@ -4,7 +4,6 @@ using Res2Net.Engines;
 using Res2Net.Export;
 using Res2Net.Imaging;
 using Res2Net.Models;
-using Res2Net.Weights;
 
 namespace Res2Net.Cli.Commands;
 
@@ -99,23 +98,22 @@ internal static class ExportCommand
 
             var (stride, style) = (parse.GetValue(outputStride), Options.ParseBlockStyle(parse.GetValue(blockStyle)));
             info.Configure(outputStride: stride, style: style);
-            using var net = parse.GetValue(fresh) ? info.Create(outputStride: stride, style: style)
-                : ModelCheckpoint.Read(await WeightsResolver.ResolveAsync(info, parse.GetValue(weights), cancel), info.Name).With(stride, style).CreateModel();
+            var source = parse.GetValue(fresh) ? ModelSource.Untrained(info.Name)
+                : parse.GetValue(weights) is { } file ? ModelSource.Checkpoint(file, info.Name)
+                : ModelSource.Pretrained(info.Name);
+            using var download = new ModelFlags.DownloadReport(source);
+            using var net = await Res2NetBackbone.CreateAsync(source, new BackboneOptions { OutputStride = stride, BlockStyle = style }, download, cancel);
             net.eval();
-            if (tritonDir is not null && options.Size is null)
-            {
-                // Triton's dims are fixed: the input size the weights were trained for.
-                options = options with { Size = net.Metadata.Preprocess.InputSize };
-            }
 
             var target = parse.GetValue(output);
-            var graph = OnnxExporter.Build(net, options);
             var failed = 0;
             var note = "";
+            IReadOnlyList<FloatTensor>? batches = null;
             if (parse.GetValue(int8))
             {
+                options = options with { Precision = Precision.Int8 };
                 var preprocessor = new ImagePreprocessor(net.Metadata.Preprocess with { InputSize = options.Size!.Value }, net.Config.InChannels);
-                var batches = CalibrationSet.Read(calibration, preprocessor, error =>
+                batches = CalibrationSet.Read(calibration, preprocessor, error =>
                 {
                     failed++;
                     Run.Error(parse, error);
@@ -126,20 +124,17 @@ internal static class ExportCommand
                     throw new InvalidOptionException("--calibrate", "gave no image that could be read; --int8 needs at least one");
                 }
 
-                graph = OnnxQuantizer.Quantize(graph, OnnxQuantizer.Calibrate(graph, batches, cancellationToken: cancel));
-                OnnxExporter.SetProperty(graph, OnnxEngine.PrecisionKey, "int8");
                 note = $", INT8, calibrated on {batches.Sum(x => x.Shape[0])} images";
             }
 
             if (tritonDir is not null)
             {
-                var folder = TritonRepository.Write(graph, net.Metadata with { Preprocess = net.Metadata.Preprocess with { InputSize = options.Size!.Value } },
-                    tritonDir, parse.GetValue(maxBatch));
+                var folder = TritonRepository.Write(net, tritonDir, options, parse.GetValue(maxBatch), batches, cancel);
                 Console.Error.WriteLine($"wrote the Triton model {folder} (config.pbtxt, 1/model.onnx{(net.Metadata.ClassNames.Count > 0 ? ", labels.txt" : "")}; max_batch_size {parse.GetValue(maxBatch)}{note})");
                 return failed == 0 ? Run.Ok : Run.Failed;
             }
 
-            OnnxExporter.Write(graph, target!);
+            OnnxExporter.Export(net, target!, options, batches, cancel);
             Console.Error.WriteLine($"wrote {target} ({new FileInfo(target!).Length / 1e6:F1} MB, opset {options.Opset}{note})");
             return failed == 0 ? Run.Ok : Run.Failed;
         }));

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using Res2Net.Engines;
-using Res2Net.Models;
 using Res2Net.Weights;
 
 namespace Res2Net.Cli.Commands;
@@ -10,8 +9,7 @@ internal static class FeaturesCommand
 {
     public static Command Create()
     {
-        var model = Options.Model();
-        var weights = Options.Weights(required: false);
+        var flags = ModelFlags.Create(form: true, threads: true);
         var stage = new Option<string>("--stage", "-s")
         {
             Description = "pooled (the embedding before the classifier), a stage map c2..c5, or several separated by commas (c2,c3,c4,c5): one array each, in an .npz.",
@@ -25,18 +23,12 @@ internal static class FeaturesCommand
         };
         format.AcceptOnlyFromAmong("none", "json");
         var batchSize = Options.BatchSize();
-        var engine = Options.Engine();
-        var precision = Options.Precision();
-        var onnx = Options.OnnxFile();
-        var size = Options.Size();
-        var crop = Options.CropPct();
-        var outputStride = Options.OutputStride();
-        var blockStyle = Options.BlockStyle();
         var inputs = Options.Inputs();
         var command = new Command("features", "Write embeddings or stage feature maps of photos or .npy batches to a .npy (or .npz) file.")
         {
-            model, weights, stage, output, format, batchSize, engine, precision, onnx, size, crop, outputStride, blockStyle, inputs,
+            stage, output, format, batchSize, inputs,
         };
+        flags.AddTo(command);
         command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
             var stages = ParseStages(parse.GetValue(stage)!);
@@ -49,17 +41,14 @@ internal static class FeaturesCommand
 
             var batch = new BatchOptions { BatchSize = parse.GetValue(batchSize) };
             batch.Validate();
-            var info = ModelRegistry.Get(parse.GetValue(model)!);
-            using var predictor = await Predictors.LoadAsync(info, parse.GetValue(weights), parse.GetValue(size), parse.GetValue(crop),
-                InferenceEngines.Parse(parse.GetValue(engine)!), Precisions.Parse(parse.GetValue(precision)!), parse.GetValue(onnx), cancel,
-                parse.GetValue(outputStride), Options.ParseBlockStyle(parse.GetValue(blockStyle)), stages);
+            using var predictor = await flags.OpenAsync(parse, cancel, outputs: stages);
             var files = Predictor.ExpandInputs(parse.GetValue(inputs)!, note => StdErr.Line($"res2net: {note}"));
             var rows = new List<(InputItem Item, FeatureRow Row)>();
             var failed = 0;
             using (var bar = Progress.Start("embedding", files.Count, show: files.Count > batch.BatchSize))
             {
                 var done = 0;
-                await foreach (var r in predictor.FeaturesAsync(files, stages, batch, null, cancel))
+                await foreach (var r in predictor.FeaturesManyAsync(files, stages, batch, null, cancel))
                 {
                     bar.Report(++done);
                     if (!r.Ok)

@@ -37,6 +37,8 @@ internal static class InfoCommand
                     name = info.Name,
                     input = new[] { 1, channels, height, width },
                     output_stride = outputStrideValue,
+                    pretrained = info.Pretrained.Select(w => new { name = w.Name, license = w.License, license_terms = w.LicenseTerms, license_url = w.LicenseUrl, max_bytes = w.MaxBytes }),
+                    license = info.Pretrained.FirstOrDefault()?.License,
                     @params = profile.Params,
                     macs = profile.Macs,
                     stages = stages.Select(s => new
@@ -53,6 +55,10 @@ internal static class InfoCommand
             }
 
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(info.Name)}[/]: {Markup.Escape(info.Description)}, input 1x{channels}x{height}x{width}, output stride {outputStrideValue}");
+            foreach (var w in info.Pretrained)
+            {
+                AnsiConsole.MarkupLine(Markup.Escape($"published weights {w.Name}: licensed {w.License} ({w.LicenseTerms}), {w.LicenseUrl}"));
+            }
             var table = new Table().AddColumns("part", "modules", "channels", "reduction", "output", "params", "MACs");
             foreach (var p in profile.Parts)
             {

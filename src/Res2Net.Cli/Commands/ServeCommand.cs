@@ -9,7 +9,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Res2Net.AspNetCore;
 using Res2Net.Engines;
-using Res2Net.Explain;
 using Res2Net.Models;
 using Res2Net.Weights;
 
@@ -19,11 +18,7 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var model = Options.Model();
-        var weights = Options.Weights(required: false);
-        var onnx = Options.OnnxFile();
-        var engine = Options.Engine();
-        var precision = Options.Precision();
+        var flags = ModelFlags.Create(preprocessing: false, threads: true);
         var host = new Option<string>("--host") { Description = "Address to listen on: 127.0.0.1 (this machine only), or 0.0.0.0 for every interface.", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port", "-p") { Description = "Port to listen on (0: any free port, printed when ready).", DefaultValueFactory = _ => 8080 };
         var maxBatch = new Option<int>("--max-batch") { Description = "The most images in one forward pass (requests arriving together are batched).", DefaultValueFactory = _ => 8 };
@@ -35,20 +30,12 @@ internal static class ServeCommand
         var noCam = new Option<bool>("--no-cam") { Description = "Do not load the second copy of the model /v1/cam needs (Grad-CAM runs on TorchSharp)." };
         var command = new Command("serve", "Serve a model over HTTP on 127.0.0.1: /v1/classify, /v1/embed, /v1/cam, /v1/models, /healthz, /readyz, /metrics and a demo page at /.")
         {
-            model, weights, onnx, engine, precision, host, port, maxBatch, maxDelay, maxQueue, maxBody, timeout, decodeThreads, noCam,
+            host, port, maxBatch, maxDelay, maxQueue, maxBody, timeout, decodeThreads, noCam,
         };
+        flags.AddTo(command);
         command.SetAction((parse, _) => Run.GuardedAsync(parse, async cancel =>
         {
-            var info = ModelRegistry.Get(parse.GetValue(model)!);
-            var onnxFile = parse.GetValue(onnx);
-            if (onnxFile is not null && parse.GetValue(weights) is not null)
-            {
-                throw new InvalidOptionException("--onnx", "and --weights exclude each other (an ONNX file carries its weights)");
-            }
-
-            var kind = InferenceEngines.Parse(parse.GetValue(engine)!);
-            var p = Precisions.Parse(parse.GetValue(precision)!);
-            Precisions.Check(p, onnxFile is null ? InferenceEngines.Resolve(kind, p) : EngineKind.Onnx);
+            var source = flags.Source(parse);
             if (parse.GetValue(port) is < 0 or > 65535)
             {
                 throw new InvalidOptionException("--port", $"must be from 0 to 65,535 (got {parse.GetValue(port)})");
@@ -59,36 +46,43 @@ internal static class ServeCommand
                 throw new InvalidOptionException("--host", $"must be an IP address such as 127.0.0.1 or 0.0.0.0 (got '{parse.GetValue(host)}')");
             }
 
-            Func<IServiceProvider, IInferenceEngine>? engineFactory = null;
-            Func<IServiceProvider, IClassActivationMapper>? mapperFactory = null;
-            if (onnxFile is null)
+            // The model's name in URLs and metrics: the registered model's, else the ONNX file's.
+            var name = parse.GetValue(flags.Model) is { } m ? ModelRegistry.Get(m).Name : Path.GetFileNameWithoutExtension(source.Location);
+            if (source.Kind == ModelSourceKind.Pretrained)
             {
-                var weightsPath = await WeightsResolver.ResolveAsync(info, parse.GetValue(weights), cancel);
-                var checkpoint = ModelCheckpoint.Read(weightsPath, info.Name);
-                engineFactory = _ => InferenceEngines.Load(checkpoint, kind, p);
-                if (!parse.GetValue(noCam))
-                {
-                    mapperFactory = _ => GradCamExplainer.Load(weightsPath, info.Name);
-                }
+                // Downloaded here, with its bar and license, before the server starts.
+                using var download = new ModelFlags.DownloadReport(source);
+                source = ModelSource.Checkpoint(await ModelCheckpoint.DownloadAsync(source.Location, null, download, cancel), name);
             }
 
-            // One description of the service, checked here and given to AddRes2Net as it is.
-            void Configure(Res2NetServiceOptions o)
+            var modelOptions = flags.Settings(parse);
+            void ConfigureModel(Res2NetModelOptions o)
             {
-                o.OnnxFile = onnxFile;
-                o.Engine = engineFactory;
-                o.ClassActivationMapper = mapperFactory;
+                o.Source = source.Location;
+                o.Model = source.Model;
+                o.Engine = modelOptions.Engine;
+                o.Precision = modelOptions.Precision;
+                o.Threads = modelOptions.Threads;
+                o.GradCam = !parse.GetValue(noCam) && source.Kind != ModelSourceKind.Onnx;
                 o.MaxBatch = parse.GetValue(maxBatch);
                 o.MaxDelay = TimeSpan.FromMilliseconds(parse.GetValue(maxDelay));
                 o.MaxQueue = parse.GetValue(maxQueue);
-                o.MaxBodyBytes = (long)(parse.GetValue(maxBody) * 1048576);
                 o.Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout));
+            }
+
+            void ConfigureService(Res2NetServiceOptions o)
+            {
+                o.MaxBodyBytes = (long)(parse.GetValue(maxBody) * 1048576);
                 o.DecodeThreads = parse.GetValue(decodeThreads) ?? o.DecodeThreads;
             }
 
-            var options = new Res2NetServiceOptions();
-            Configure(options);
-            options.Validate();
+            // Checked here, before the server starts, as the host checks them again when it starts.
+            var service = new Res2NetServiceOptions();
+            ConfigureService(service);
+            service.Validate();
+            var check = new Res2NetModelOptions();
+            ConfigureModel(check);
+            check.Validate();
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
@@ -99,17 +93,17 @@ internal static class ServeCommand
                 kestrel.AddServerHeader = false;
 
                 // A slow client (slowloris) is cut off: headers within 10 s, the body at 240 bytes/s after 5 s.
-                kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-                kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(240, TimeSpan.FromSeconds(5));
-                kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+                kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(Limits.RequestHeadersSeconds);
+                kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(Limits.MinBodyBytesPerSecond, TimeSpan.FromSeconds(Limits.MinBodyRateGraceSeconds));
+                kestrel.Limits.MaxRequestBodySize = service.MaxBodyBytes;
             });
-            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Timeout + TimeSpan.FromSeconds(5));
-            builder.Services.AddRes2Net(Configure);
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = check.Timeout + TimeSpan.FromSeconds(5));
+            builder.Services.AddRes2Net(ConfigureService).AddModel(name, ConfigureModel);
             await using var app = builder.Build();
             app.MapRes2Net();
             await app.StartAsync(cancel);
 
-            var classifier = app.Services.GetRequiredService<Res2NetClassifier>();
+            var classifier = app.Services.GetRequiredService<Res2NetModels>().Default;
             try
             {
                 await classifier.Ready.WaitAsync(cancel);
@@ -121,7 +115,7 @@ internal static class ServeCommand
             }
 
             var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            Console.WriteLine($"res2net: serving {classifier.Metadata.Model} ({classifier.EngineName}, {classifier.Precision}) at {url}/ (Ctrl-C stops)");
+            Console.WriteLine($"res2net: serving {classifier.Metadata.Model} ({classifier.EngineKind.Name()}, {classifier.Precision.Name()}) at {url}/ (Ctrl-C stops)");
             try
             {
                 await Task.Delay(Timeout.Infinite, cancel);

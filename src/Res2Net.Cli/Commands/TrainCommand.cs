@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
+using Res2Net.Engines;
 using Res2Net.Models;
 using Res2Net.Training;
+using Res2Net.Weights;
 
 namespace Res2Net.Cli.Commands;
 
@@ -55,7 +57,14 @@ internal static class TrainCommand
             string? initial = parse.GetValue(weights);
             if (parse.GetValue(pretrained))
             {
-                initial = await WeightsResolver.ResolveAsync(info, initial, cancel);
+                if (initial is not null)
+                {
+                    throw new InvalidOptionException("--pretrained", "and --weights exclude each other (both say where training starts from)");
+                }
+
+                var source = ModelSource.Pretrained(info.Name);
+                using var download = new ModelFlags.DownloadReport(source);
+                initial = await ModelCheckpoint.DownloadAsync(info.Name, null, download, cancel);
             }
 
             var options = new TrainOptions
@@ -88,9 +97,9 @@ internal static class TrainCommand
             };
             options.Validate();
 
-            var smallModel = info.Config is Res2NetConfig { Stem: StemType.Cifar };
-            // ImageFolder photos are stored in colour unless a gray stem is asked for; IDX and CIFAR keep their own.
-            var splits = DatasetLoader.Load(parse.GetValue(data), options.ImageSize ?? (smallModel ? 32 : info.Preprocess.InputSize),
+            // ImageFolder photos are stored at the model's own input size (32 for the small-image models), in colour unless a
+            // gray stem is asked for; IDX and CIFAR keep their own.
+            var splits = DatasetLoader.Load(parse.GetValue(data), options.ImageSize ?? info.Preprocess.InputSize,
                 options.GrayscaleStem ? 1 : 3);
             Console.Error.WriteLine($"data: {parse.GetValue(data) ?? DatasetLoader.EmbeddedName} ({splits.Format}, {splits.Train.NumClasses} classes)");
 

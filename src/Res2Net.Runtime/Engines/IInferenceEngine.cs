@@ -3,17 +3,18 @@ using Res2Net.Models;
 namespace Res2Net.Engines;
 
 /// <summary>
-/// A model ready to run, whichever runtime executes it (ONNX Runtime here; TorchSharp in the Res2Net package). Inputs
-/// are normalised batches (N, <see cref="ModelMetadata.InChannels"/>, H, W) as <see cref="Imaging.ImagePreprocessor"/>
-/// makes them. Implementations may be called from several threads at once.
+/// A model ready to run, whichever runtime executes it (ONNX Runtime here; TorchSharp in the Res2Net package), behind
+/// <see cref="Predictor"/>. Inputs are normalised batches (N, <see cref="ModelMetadata.InChannels"/>, H, W) as
+/// <see cref="Imaging.ImagePreprocessor"/> makes them. Implementations may be called from several threads at once, and
+/// stop a pass in progress when its token is cancelled.
 /// </summary>
-public interface IInferenceEngine : IDisposable
+internal interface IInferenceEngine : IDisposable
 {
-    /// <summary>"onnx" or "torch".</summary>
-    string EngineName { get; }
+    /// <summary>The runtime: <see cref="EngineKind.Onnx"/> or <see cref="EngineKind.Torch"/>.</summary>
+    EngineKind Kind { get; }
 
-    /// <summary>Number format the engine computes in: "fp32", "bf16" or "int8".</summary>
-    string Precision { get; }
+    /// <summary>The number format the engine computes in.</summary>
+    Precision Precision { get; }
 
     /// <summary>What the weights are for: model, channels, classes and their names, preprocessing.</summary>
     ModelMetadata Metadata { get; }
@@ -22,8 +23,10 @@ public interface IInferenceEngine : IDisposable
     IReadOnlyList<FeatureStage> FeatureStages { get; }
 
     /// <summary>The raw logits, (N, classes).</summary>
-    FloatTensor Logits(FloatTensor batch);
+    /// <exception cref="OperationCanceledException">The token was cancelled before or during the pass.</exception>
+    FloatTensor Logits(FloatTensor batch, CancellationToken cancellationToken = default);
 
     /// <summary>One tensor per requested stage, in order, from one pass: (N, C) pooled, (N, C, H, W) for a stage map.</summary>
-    IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages);
+    /// <exception cref="OperationCanceledException">The token was cancelled before or during the pass.</exception>
+    IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default);
 }

@@ -8,10 +8,10 @@ namespace Res2Net.Engines;
 
 /// <summary>
 /// Runs a model with ONNX Runtime (all graph optimisations): an ONNX file written by <c>res2net export</c> (its
-/// metadata says what the model is) or any classifier with one NCHW float input. Results are the same
-/// <see cref="Prediction"/>s and feature tensors as the TorchSharp engine's. Thread-safe.
+/// metadata says what the model is) or any classifier with one NCHW float input, or exports made per input size. A
+/// pass stops when its token is cancelled (ONNX Runtime's <c>RunOptions.Terminate</c>). Thread-safe.
 /// </summary>
-public sealed class OnnxEngine : IInferenceEngine
+internal sealed class OnnxEngine : IInferenceEngine
 {
     /// <summary>The input of the graphs this library writes.</summary>
     public const string InputName = "input";
@@ -26,15 +26,18 @@ public sealed class OnnxEngine : IInferenceEngine
     public const string PrecisionKey = "res2net.precision";
 
     private readonly SessionOptions sessionOptions;
-    private readonly Func<int, int, bool, SessionOptions, (InferenceSession Session, string? Path)>? sessionFor;
-    private readonly Dictionary<(int Height, int Width, bool Stages), InferenceSession> sessions = [];
+    private readonly SessionFactory? sessionFor;
+    private readonly Dictionary<(int Height, int Width, bool Stages), Entry> sessions = [];
     private readonly InferenceSession? single;
     private readonly IDisposable? owned;
     private readonly Lock gate = new();
+    private long clock;
 
-    private OnnxEngine(OnnxEngineOptions options, Func<SessionOptions, InferenceSession>? open,
-        Func<int, int, bool, SessionOptions, (InferenceSession, string?)>? sessionFor, ModelMetadata? metadata,
-        IReadOnlyList<FeatureStage> stages, string? source, string precision, IDisposable? owned)
+    /// <summary>Makes the session for one input size (and whether stage maps are wanted), and says which file it runs, if any.</summary>
+    internal delegate (InferenceSession Session, string? Path) SessionFactory(int height, int width, bool stages, SessionOptions options);
+
+    private OnnxEngine(ModelOptions options, Func<SessionOptions, InferenceSession>? open, SessionFactory? sessionFor, ModelMetadata? metadata,
+        IReadOnlyList<FeatureStage> stages, string? source, Precision precision, IDisposable? owned)
     {
         sessionOptions = CreateSessionOptions(options);
         this.sessionFor = sessionFor;
@@ -62,10 +65,10 @@ public sealed class OnnxEngine : IInferenceEngine
     }
 
     /// <inheritdoc/>
-    public string EngineName => "onnx";
+    public EngineKind Kind => EngineKind.Onnx;
 
     /// <inheritdoc/>
-    public string Precision { get; }
+    public Precision Precision { get; }
 
     /// <inheritdoc/>
     public ModelMetadata Metadata { get; }
@@ -85,7 +88,7 @@ public sealed class OnnxEngine : IInferenceEngine
     /// class names for 1,000 classes, else a <c>classes.txt</c> beside the file, ImageNet preprocessing.
     /// </summary>
     /// <exception cref="Res2NetException">The file is missing, not a regular file, or not a model ONNX Runtime can load.</exception>
-    public static OnnxEngine Open(string path, OnnxEngineOptions? options = null)
+    public static OnnxEngine Open(string path, ModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         using (IO.InputFiles.OpenRead(path, "ONNX file"))
@@ -93,49 +96,40 @@ public sealed class OnnxEngine : IInferenceEngine
             // Only checks that it is a readable regular file: ONNX Runtime reads it itself.
         }
 
-        return new OnnxEngine(options ?? new OnnxEngineOptions(), so => Load(() => new InferenceSession(path, so), path),
-            null, null, [], path, "fp32", null);
+        return new OnnxEngine(options ?? new ModelOptions(), so => Load(() => new InferenceSession(path, so), path), null, null, [], path, Precision.Float32, null);
     }
 
-    /// <summary>Runs an ONNX model held in memory; <paramref name="name"/> names it in messages.</summary>
-    public static OnnxEngine FromBytes(byte[] model, OnnxEngineOptions? options = null, string name = "the ONNX model")
+    /// <summary>Runs an ONNX model held in memory; <paramref name="source"/> names it in messages.</summary>
+    public static OnnxEngine FromBytes(byte[] model, ModelOptions? options = null, string source = "the ONNX model")
     {
         ArgumentNullException.ThrowIfNull(model);
-        return new OnnxEngine(options ?? new OnnxEngineOptions(), so => Load(() => new InferenceSession(model, so), name),
-            null, null, [], null, "fp32", null);
+        return new OnnxEngine(options ?? new ModelOptions(), so => Load(() => new InferenceSession(model, so), source), null, null, [], null, Precision.Float32, null);
     }
 
     /// <summary>
     /// An engine whose graphs are made per input size (fixed height and width let ONNX Runtime fuse more; the batch
-    /// stays dynamic) by <paramref name="sessionFor"/>, which also says where each one is kept. Takes over <paramref name="owned"/>.
+    /// stays dynamic) by <paramref name="sessionFor"/>, at most <see cref="Limits.MaxSessionsPerEngine"/> kept open at
+    /// once. Takes over <paramref name="owned"/>.
     /// </summary>
-    internal static OnnxEngine PerInputSize(ModelMetadata metadata, OnnxEngineOptions? options,
-        Func<int, int, bool, SessionOptions, (InferenceSession, string?)> sessionFor, IReadOnlyList<FeatureStage> stages, IDisposable? owned = null) =>
-        new(options ?? new OnnxEngineOptions(), null, sessionFor, metadata, stages, null, "fp32", owned);
+    public static OnnxEngine PerInputSize(ModelMetadata metadata, ModelOptions? options, SessionFactory sessionFor, IReadOnlyList<FeatureStage> stages,
+        Precision precision = Precision.Float32, IDisposable? owned = null) =>
+        new(options ?? new ModelOptions(), null, sessionFor, metadata, stages, null, precision, owned);
 
     /// <inheritdoc/>
-    public FloatTensor Logits(FloatTensor batch)
-    {
-        var session = SessionFor(batch, stages: false);
-        var name = session.OutputMetadata.ContainsKey(LogitsName) ? LogitsName
-            : session.OutputMetadata.Count == 1 && !IsStage(session.OutputMetadata.Keys.First()) ? session.OutputMetadata.Keys.First()
-            : throw new Res2NetException("The model has no classifier output, so there are no logits.");
-        return Run(session, batch, [name])[0];
-    }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages)
-    {
-        ArgumentNullException.ThrowIfNull(stages);
-        var missing = stages.Where(s => !FeatureStages.Contains(s)).ToList();
-        if (missing.Count > 0 || stages.Count == 0)
+    public FloatTensor Logits(FloatTensor batch, CancellationToken cancellationToken = default) =>
+        WithSession(batch, stages: false, session =>
         {
-            throw new InvalidOptionException("Stages", stages.Count == 0 ? "must name at least one stage"
-                : $"names {string.Join(", ", missing)}, which this ONNX model does not output (it has {(FeatureStages.Count == 0 ? "none" : string.Join(", ", FeatureStages))})");
-        }
+            var name = session.OutputMetadata.ContainsKey(LogitsName) ? LogitsName
+                : session.OutputMetadata.Count == 1 && !IsStage(session.OutputMetadata.Keys.First()) ? session.OutputMetadata.Keys.First()
+                : throw new Res2NetException("The model has no classifier output, so there are no logits.");
+            return Run(session, batch, [name], cancellationToken)[0];
+        });
 
-        var session = SessionFor(batch, stages.Any(s => s != FeatureStage.Pooled));
-        return Run(session, batch, stages.Select(StageName).ToArray());
+    /// <inheritdoc/>
+    public IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default)
+    {
+        this.CheckStages(stages);
+        return WithSession(batch, stages.Any(s => s != FeatureStage.Pooled), session => Run(session, batch, stages.Select(StageName).ToArray(), cancellationToken));
     }
 
     /// <inheritdoc/>
@@ -146,7 +140,7 @@ public sealed class OnnxEngine : IInferenceEngine
         {
             foreach (var s in sessions.Values)
             {
-                s.Dispose();
+                s.Session.Dispose();
             }
 
             sessions.Clear();
@@ -157,10 +151,10 @@ public sealed class OnnxEngine : IInferenceEngine
     }
 
     /// <summary>The output name of a feature stage in the graphs this library writes.</summary>
+    internal static string StageName(FeatureStage stage) => stage == FeatureStage.Pooled ? EmbeddingName : stage.ToString().ToLowerInvariant();
+
     /// <summary>Whether an output is one of the stage maps (c2..c5) this library's exports name so.</summary>
     private static bool IsStage(string output) => Enum.GetValues<FeatureStage>().Any(s => s != FeatureStage.Pooled && StageName(s) == output);
-
-    internal static string StageName(FeatureStage stage) => stage == FeatureStage.Pooled ? EmbeddingName : stage.ToString().ToLowerInvariant();
 
     private static InferenceSession Load(Func<InferenceSession> create, string name)
     {
@@ -174,7 +168,7 @@ public sealed class OnnxEngine : IInferenceEngine
         }
     }
 
-    private static (ModelMetadata Metadata, int? FixedSize, string Precision) Describe(InferenceSession session, string source)
+    private static (ModelMetadata Metadata, int? FixedSize, Precision Precision) Describe(InferenceSession session, string source)
     {
         var custom = session.ModelMetadata.CustomMetadataMap;
         var input = session.InputMetadata.Values.First();
@@ -184,14 +178,15 @@ public sealed class OnnxEngine : IInferenceEngine
         }
 
         int? side = dims[2] > 0 && dims[2] == dims[3] ? dims[2] : null;
-        var precision = custom.TryGetValue(PrecisionKey, out var p) && p is "fp32" or "int8" ? p : "fp32";
+        var precision = custom.TryGetValue(PrecisionKey, out var p) && p == Precision.Int8.Name() ? Precision.Int8 : Precision.Float32;
+        var beside = source == "the ONNX model" ? null : source;
         if (custom.TryGetValue(ModelMetadata.Key, out var json))
         {
             var recorded = ModelMetadata.FromJson(json, source);
             if (recorded.ClassNames.Count == 0 && recorded.NumClasses > 0)
             {
                 // Recorded without names (a model built without them): a classes.txt beside the file may have them.
-                recorded = recorded with { ClassNames = ImageNetLabels.For(recorded.NumClasses, source == "the ONNX model" ? null : source) };
+                recorded = recorded with { ClassNames = ImageNetLabels.For(recorded.NumClasses, beside) };
             }
 
             if (side is { } s && s != recorded.Preprocess.InputSize)
@@ -217,13 +212,17 @@ public sealed class OnnxEngine : IInferenceEngine
             Model = Path.GetFileNameWithoutExtension(source),
             InChannels = channels,
             NumClasses = classes,
-            ClassNames = ImageNetLabels.For(classes, source == "the ONNX model" ? null : source),
+            ClassNames = ImageNetLabels.For(classes, beside),
             Preprocess = preprocess,
         };
         return (metadata, side, precision);
     }
 
-    private InferenceSession SessionFor(FloatTensor batch, bool stages)
+    /// <summary>
+    /// Runs <paramref name="run"/> on the session for the batch's size. Sessions made per input size are kept, the
+    /// least recently used closed when more than <see cref="Limits.MaxSessionsPerEngine"/> are open, never one in use.
+    /// </summary>
+    private T WithSession<T>(FloatTensor batch, bool stages, Func<InferenceSession, T> run)
     {
         InferenceEngineExtensions.CheckBatch(batch, Metadata.InChannels);
         int height = (int)batch.Shape[2], width = (int)batch.Shape[3];
@@ -234,31 +233,60 @@ public sealed class OnnxEngine : IInferenceEngine
                 throw new InvalidOptionException("InputSize", $"must be {side} for this ONNX model, which takes {side}x{side} inputs (got {width}x{height}); export it again for another size");
             }
 
-            return single;
+            return run(single);
         }
 
+        Entry entry;
         lock (gate)
         {
-            if (!sessions.TryGetValue((height, width, stages), out var session))
+            if (!sessions.TryGetValue((height, width, stages), out entry!))
             {
                 var (created, path) = sessionFor!(height, width, stages, sessionOptions);
-                sessions[(height, width, stages)] = session = created;
+                sessions[(height, width, stages)] = entry = new Entry(created);
                 ModelPath ??= path;
             }
 
-            return session;
+            entry.InUse++;
+            entry.LastUsed = ++clock;
+        }
+
+        try
+        {
+            return run(entry.Session);
+        }
+        finally
+        {
+            lock (gate)
+            {
+                entry.InUse--;
+                while (sessions.Count > Limits.MaxSessionsPerEngine && sessions.Where(e => e.Value.InUse == 0).MinBy(e => e.Value.LastUsed) is { Value: not null } idle)
+                {
+                    sessions.Remove(idle.Key);
+                    idle.Value.Session.Dispose();
+                }
+            }
         }
     }
 
-    private static FloatTensor[] Run(InferenceSession session, FloatTensor batch, string[] outputs)
+    private static FloatTensor[] Run(InferenceSession session, FloatTensor batch, string[] outputs, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, MemoryMarshal.AsMemory(batch.Values), batch.ShapeUnsafe);
         using var runOptions = new RunOptions();
-        using var results = session.Run(runOptions, [session.InputMetadata.Keys.First()], [value], outputs);
-        return results.Select(r => new FloatTensor(r.GetTensorDataAsSpan<float>().ToArray(), r.GetTensorTypeAndShape().Shape)).ToArray();
+        using var stop = cancellationToken.Register(() => runOptions.Terminate = true);
+        try
+        {
+            using var results = session.Run(runOptions, [session.InputMetadata.Keys.First()], [value], outputs);
+            return results.Select(r => new FloatTensor(r.GetTensorDataAsSpan<float>().ToArray(), r.GetTensorTypeAndShape().Shape)).ToArray();
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            // ONNX Runtime reports a terminated run as an error: it is the caller's cancellation.
+            throw new OperationCanceledException(cancellationToken);
+        }
     }
 
-    private static SessionOptions CreateSessionOptions(OnnxEngineOptions options)
+    private static SessionOptions CreateSessionOptions(ModelOptions options)
     {
         var o = new SessionOptions
         {
@@ -268,12 +296,6 @@ public sealed class OnnxEngine : IInferenceEngine
         };
         if (options.Threads is { } t)
         {
-            if (t < 1)
-            {
-                o.Dispose();
-                throw new InvalidOptionException(nameof(OnnxEngineOptions.Threads), $"must be at least 1 (got {t})");
-            }
-
             o.IntraOpNumThreads = t;
         }
 
@@ -283,5 +305,14 @@ public sealed class OnnxEngine : IInferenceEngine
         }
 
         return o;
+    }
+
+    private sealed class Entry(InferenceSession session)
+    {
+        public InferenceSession Session { get; } = session;
+
+        public int InUse { get; set; }
+
+        public long LastUsed { get; set; }
     }
 }

@@ -39,6 +39,64 @@ internal static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// <see cref="Write(string, Action{Stream})"/> for a writer that takes its time (a download): <paramref name="write"/>
+    /// fills the temporary file and may refuse what it wrote by throwing (a wrong hash), which leaves nothing behind.
+    /// </summary>
+    public static async Task WriteAsync(string path, Func<FileStream, CancellationToken, Task> write, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var target = Resolve(path);
+        var temp = TempPath(target);
+        try
+        {
+            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                await write(stream, cancellationToken).ConfigureAwait(false);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Delete(temp);
+            throw new Res2NetException($"{path}: cannot write the file ({e.Message.TrimEnd('.')}).", e);
+        }
+        catch
+        {
+            Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Removes the temporary files this class names (<c>.NAME.HEX.tmp</c>) in <paramref name="folder"/> that are older
+    /// than <paramref name="age"/>: what a killed process left (younger ones may belong to a write in progress).
+    /// </summary>
+    public static void RemoveStale(string folder, TimeSpan age)
+    {
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(folder, ".*"))
+            {
+                // ".NAME.HEX.tmp", where NAME may hold dots; WriteVia appends the target's extension after "tmp".
+                var parts = Path.GetFileName(file).Split('.');
+                var ours = Enumerable.Range(2, Math.Max(0, parts.Length - 3))
+                    .Any(i => parts[i].Length == 16 && parts[i].All(char.IsAsciiHexDigitLower) && parts[i + 1] == "tmp");
+                if (ours && FileSystemEntry.Of(file, followLinks: false).Kind == EntryKind.Regular
+                    && DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > age)
+                {
+                    Delete(file);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a folder that cannot be listed has nothing of ours to clean.
+        }
+    }
+
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> as <see cref="Write(string, Action{Stream})"/> does.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {

@@ -10,22 +10,6 @@ namespace Res2Net.Imaging;
 /// </summary>
 public static class ImageDecoder
 {
-    /// <summary>
-    /// The most pixels decoded (64 megapixels: an 8000 x 8000 photo, past any phone's or most cameras'). Decoding holds
-    /// 7 bytes a pixel (RGBA from the codec, then RGB), so this bounds what one image can cost to about 450 MB; PIL's own
-    /// decompression-bomb limit (179 megapixels) would allow 1.2 GB.
-    /// </summary>
-    public const long MaxPixels = 64L << 20;
-
-    /// <summary>The largest image file read (bytes): a 64-megapixel photo needs far less, even as an uncompressed BMP.</summary>
-    public const long MaxEncodedBytes = 256L << 20;
-
-    /// <summary>The largest side of a network input, and of a resized image that is kept whole (Grad-CAM), in pixels.</summary>
-    public const int MaxSide = 8192;
-
-    /// <summary>The most pixels an image resized whole may have (Grad-CAM over the full photo).</summary>
-    public const long MaxResizedPixels = 16L << 20;
-
     private const string Formats = "JPEG, PNG, BMP, GIF, WebP";
 
     /// <summary>Reads and decodes an image file (a regular file only; the path names it in error messages).</summary>
@@ -34,11 +18,11 @@ public static class ImageDecoder
     public static DecodedImage Decode(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return Decode(InputFiles.ReadAllBytes(path, MaxEncodedBytes, "image"), path);
+        return Decode(InputFiles.ReadAllBytes(path, Limits.MaxImageFileBytes, "image"), path);
     }
 
     /// <summary>Decodes an encoded image held in memory; <paramref name="name"/> names it in error messages.</summary>
-    public static DecodedImage Decode(ReadOnlySpan<byte> encoded, string name = "image") => Decode(encoded, name, MaxPixels);
+    public static DecodedImage Decode(ReadOnlySpan<byte> encoded, string name = "image") => Decode(encoded, name, Limits.MaxImagePixels);
 
     /// <summary>
     /// Decodes an encoded image held in memory, refusing one of more than <paramref name="maxPixels"/> pixels before
@@ -47,7 +31,7 @@ public static class ImageDecoder
     /// <exception cref="ImageDecodeException">The data is not an image this library reads, is damaged, or is too large.</exception>
     public static DecodedImage Decode(ReadOnlySpan<byte> encoded, string name, long maxPixels)
     {
-        maxPixels = Math.Min(maxPixels, MaxPixels);
+        maxPixels = Math.Min(maxPixels, Limits.MaxImagePixels);
         if (encoded.IsEmpty)
         {
             throw ImageDecodeException.For(name, "the file is empty");

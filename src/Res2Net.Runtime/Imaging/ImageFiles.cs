@@ -31,7 +31,7 @@ public static class ImageFiles
     /// link to a file is followed the first time its target is met and skipped after that; a link to a folder is not
     /// followed (as find(1) does by default: a link to / would walk the whole disk); FIFOs, devices and sockets are
     /// skipped; each skip is noted to <paramref name="skipped"/>. A walk that meets more than
-    /// <see cref="MaxEntries"/> entries stops with an error.
+    /// <see cref="Limits.MaxFolderEntries"/> entries stops with an error.
     /// </summary>
     /// <exception cref="Res2NetException">An input is neither a file nor a folder, the inputs hold no image, or a folder is too large.</exception>
     public static IReadOnlyList<string> Expand(IEnumerable<string> inputs, Action<string>? skipped = null) => Expand(inputs, skipped, keepMissing: false);
@@ -79,9 +79,6 @@ public static class ImageFiles
 
     private static string NoImages => $"no image files ({string.Join(", ", Extensions)}) there.";
 
-    /// <summary>The most entries (files and folders) a folder walk visits.</summary>
-    public const int MaxEntries = 2_000_000;
-
     /// <summary>The image files under one folder, each once, sorted.</summary>
     internal static List<string> Folder(string root, Action<string>? skipped)
     {
@@ -109,9 +106,9 @@ public static class ImageFiles
 
             foreach (var path in entries)
             {
-                if (++visited > MaxEntries)
+                if (++visited > Limits.MaxFolderEntries)
                 {
-                    throw new Res2NetException($"{root}: holds more than {MaxEntries:N0} files and folders; name smaller folders.");
+                    throw new Res2NetException($"{root}: holds more than {Limits.MaxFolderEntries:N0} files and folders; name smaller folders.");
                 }
 
                 var entry = FileSystemEntry.Of(path);

@@ -27,33 +27,9 @@ public sealed class ImagePreprocessor
             throw new InvalidOptionException("Channels", $"must be 1 (luminance) or 3 (RGB), not {channels}");
         }
 
-        if (config.InputSize <= 0)
-        {
-            throw new InvalidOptionException(nameof(PreprocessConfig.InputSize), $"must be positive (got {config.InputSize})");
-        }
-
-        if (config.InputSize > ImageDecoder.MaxSide)
-        {
-            throw new InvalidOptionException(nameof(PreprocessConfig.InputSize), $"must be at most {ImageDecoder.MaxSide} pixels (got {config.InputSize})");
-        }
-
-        if (!(config.CropPct > 0 && config.CropPct <= 1))
-        {
-            throw new InvalidOptionException(nameof(PreprocessConfig.CropPct), $"must be in (0, 1] (got {config.CropPct})");
-        }
-
+        config.Validate();
         config = config.ForChannels(channels);
-        if (config.Std.Any(s => !(s > 0)) || config.Mean.Any(m => !float.IsFinite(m)))
-        {
-            throw new InvalidOptionException(nameof(PreprocessConfig.Std), "must be positive and Mean finite for every channel");
-        }
-
-        filter = config.Interpolation.ToLowerInvariant() switch
-        {
-            "bilinear" => PilResample.Bilinear,
-            "bicubic" => PilResample.Bicubic,
-            _ => throw new InvalidOptionException(nameof(PreprocessConfig.Interpolation), $"must be bilinear or bicubic (got '{config.Interpolation}')"),
-        };
+        filter = config.Interpolation == Interpolation.Bicubic ? PilResample.Bicubic : PilResample.Bilinear;
 
         Config = config;
         Channels = channels;
@@ -117,10 +93,10 @@ public sealed class ImagePreprocessor
     {
         ArgumentNullException.ThrowIfNull(image);
         var g = Geometry(image.Width, image.Height);
-        if ((long)g.ResizedWidth * g.ResizedHeight > ImageDecoder.MaxResizedPixels)
+        if ((long)g.ResizedWidth * g.ResizedHeight > Limits.MaxResizedPixels)
         {
             throw ImageDecodeException.For(name, $"the image is too elongated to resize whole ({image.Width}x{image.Height} would become "
-                + $"{g.ResizedWidth}x{g.ResizedHeight}, more than {ImageDecoder.MaxResizedPixels:N0} pixels)");
+                + $"{g.ResizedWidth}x{g.ResizedHeight}, more than {Limits.MaxResizedPixels:N0} pixels)");
         }
 
         var pixels = Channels == 3 ? image.RgbArray : image.ToLuminance();

@@ -13,7 +13,7 @@ public sealed record PreprocessConfig
     private readonly ReadOnlyCollection<float> std = null!;
 
     /// <summary>A transform; <paramref name="mean"/> and <paramref name="std"/> are copied.</summary>
-    public PreprocessConfig(int inputSize, double cropPct, IReadOnlyList<float> mean, IReadOnlyList<float> std, string interpolation = "bilinear")
+    public PreprocessConfig(int inputSize, double cropPct, IReadOnlyList<float> mean, IReadOnlyList<float> std, Interpolation interpolation = Interpolation.Bilinear)
     {
         InputSize = inputSize;
         CropPct = cropPct;
@@ -45,8 +45,8 @@ public sealed record PreprocessConfig
         init => std = Array.AsReadOnly((value ?? throw new ArgumentNullException(nameof(Std))).ToArray());
     }
 
-    /// <summary>PIL's resampling filter: <c>bilinear</c> or <c>bicubic</c>.</summary>
-    public string Interpolation { get; init; }
+    /// <summary>PIL's resampling filter.</summary>
+    public Interpolation Interpolation { get; init; }
 
     /// <summary>The shorter side after resizing, <c>floor(InputSize / CropPct)</c> as timm computes it (256 for 224 / 0.875).</summary>
     public int ResizeSize => (int)Math.Floor(InputSize / CropPct);
@@ -77,6 +77,57 @@ public sealed record PreprocessConfig
         throw new InvalidOptionException("Channels", $"must be 1 or {Mean.Count} for a transform normalised over {Mean.Count} channels (got {channels})");
     }
 
+    /// <summary>
+    /// Checks the transform, the one rule for every place a transform comes from (the registry, a file's metadata, a
+    /// caller's options): a side from 1 to <see cref="Limits.MaxInputSide"/>, a crop fraction in (0, 1], finite means,
+    /// positive standard deviations, one of each per channel.
+    /// </summary>
+    /// <exception cref="InvalidOptionException">A value is out of range; the exception names it.</exception>
+    public void Validate()
+    {
+        if (InputSize is < 1 or > Limits.MaxInputSide)
+        {
+            throw new InvalidOptionException(nameof(InputSize), $"must be from 1 to {Limits.MaxInputSide} pixels (got {InputSize})");
+        }
+
+        if (!(CropPct > 0 && CropPct <= 1))
+        {
+            throw new InvalidOptionException(nameof(CropPct), $"must be in (0, 1] (got {CropPct})");
+        }
+
+        if (Mean.Count == 0 || Mean.Count != Std.Count)
+        {
+            throw new InvalidOptionException(nameof(Mean), $"and Std must give one value per channel (got {Mean.Count} and {Std.Count})");
+        }
+
+        if (Mean.Any(m => !float.IsFinite(m)))
+        {
+            throw new InvalidOptionException(nameof(Mean), "must be finite for every channel");
+        }
+
+        if (Std.Any(s => !(s > 0) || !float.IsFinite(s)))
+        {
+            throw new InvalidOptionException(nameof(Std), "must be positive and finite for every channel");
+        }
+
+        if (!Enum.IsDefined(Interpolation))
+        {
+            throw new InvalidOptionException(nameof(Interpolation), $"must be Bilinear or Bicubic (got {(int)Interpolation})");
+        }
+    }
+
+    /// <summary>Parses a filter name as timm and PIL spell it: <c>bilinear</c> or <c>bicubic</c>.</summary>
+    /// <exception cref="InvalidOptionException">The name is neither.</exception>
+    public static Interpolation ParseInterpolation(string name) => name switch
+    {
+        "bilinear" => Interpolation.Bilinear,
+        "bicubic" => Interpolation.Bicubic,
+        _ => throw new InvalidOptionException(nameof(Interpolation), $"must be bilinear or bicubic (got '{name}')"),
+    };
+
+    /// <summary>The filter's name as timm and PIL spell it: <c>bilinear</c> or <c>bicubic</c>.</summary>
+    public static string Name(Interpolation interpolation) => interpolation == Interpolation.Bicubic ? "bicubic" : "bilinear";
+
     /// <inheritdoc/>
     public bool Equals(PreprocessConfig? other) =>
         other is not null && InputSize == other.InputSize && CropPct.Equals(other.CropPct) && Interpolation == other.Interpolation
@@ -85,7 +136,7 @@ public sealed record PreprocessConfig
     /// <summary>"224 px, crop 0.875, bilinear, mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225]".</summary>
     public override string ToString() =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{InputSize} px, crop {CropPct}, {Interpolation}, mean [{string.Join(", ", Mean)}], std [{string.Join(", ", Std)}]");
+            $"{InputSize} px, crop {CropPct}, {Name(Interpolation)}, mean [{string.Join(", ", Mean)}], std [{string.Join(", ", Std)}]");
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(InputSize, CropPct, Interpolation, Mean.Count, Mean.FirstOrDefault(), Std.FirstOrDefault());

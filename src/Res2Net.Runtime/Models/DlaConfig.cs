@@ -14,4 +14,19 @@ public sealed record DlaConfig : ModelConfig
 
     /// <summary>Width of one group per 128 planes, used by the Res2Net block only.</summary>
     public int BaseWidth { get; init; } = 28;
+
+    /// <summary>Four trees, level2..level5 (C2..C5).</summary>
+    public override int StageCount => 4;
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        base.Validate();
+        Check(Levels.Count == 6 && Channels.Count == 6, nameof(Levels), $"and Channels must name six levels, level0..level5 (got {Levels.Count} and {Channels.Count})");
+        Check(Levels.All(n => n >= 1) && Channels.All(c => c >= 1), nameof(Levels), "and Channels must give every level at least one convolution and a positive width");
+        Check(BaseWidth >= 1, nameof(BaseWidth), $"must be at least 1 (got {BaseWidth})");
+        Check(Enum.IsDefined(Block), nameof(Block), $"must be Res2Net or Res2NeXt (got {(int)Block})");
+        Check(OutputStride == 32, nameof(OutputStride), $"must be 32 for a DLA model, which has no dilated form (got {OutputStride})");
+        Check(Style == BlockStyle.Official, nameof(Style), $"must be Official for a DLA model, which has no mmdetection or detectron2 form (got {Style})");
+    }
 }

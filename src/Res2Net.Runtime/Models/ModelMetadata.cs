@@ -19,9 +19,6 @@ public sealed record ModelMetadata
     /// <summary>Version of the JSON layout; files with a newer one are read for the fields this version knows.</summary>
     public const int FormatVersion = 1;
 
-    /// <summary>The most classes, and the longest class name, a metadata record may hold.</summary>
-    internal const int MaxClasses = 1_000_000, MaxNameLength = 1024;
-
     private readonly IReadOnlyList<string> classNames = [];
 
     /// <summary>The registered model name (see <see cref="ModelRegistry"/>).</summary>
@@ -46,13 +43,26 @@ public sealed record ModelMetadata
     /// <summary>Total stride of the last stage (32 for classification; 16 or 8 where later stages are dilated).</summary>
     public int OutputStride { get; init; } = 32;
 
+    /// <summary>
+    /// The published weights these are, or were fine-tuned from (<see cref="PretrainedConfig.Name"/>, such as
+    /// <c>res2net50_26w_4s.in1k</c>); null for weights trained from scratch.
+    /// </summary>
+    public string? Pretrained { get; init; }
+
+    /// <summary>
+    /// The license the weights come under, as an SPDX identifier: the published weights' (<c>CC-BY-NC-SA-4.0</c> for
+    /// the official ones, whose terms carry over to weights fine-tuned from them); null when none is known.
+    /// </summary>
+    public string? License { get; init; }
+
     /// <inheritdoc/>
     public bool Equals(ModelMetadata? other) =>
         other is not null && Model == other.Model && InChannels == other.InChannels && NumClasses == other.NumClasses
-        && OutputStride == other.OutputStride && ClassNames.SequenceEqual(other.ClassNames) && Preprocess.Equals(other.Preprocess);
+        && OutputStride == other.OutputStride && ClassNames.SequenceEqual(other.ClassNames) && Preprocess.Equals(other.Preprocess)
+        && Pretrained == other.Pretrained && License == other.License;
 
     /// <inheritdoc/>
-    public override int GetHashCode() => HashCode.Combine(Model, InChannels, NumClasses, ClassNames.Count, Preprocess);
+    public override int GetHashCode() => HashCode.Combine(Model, InChannels, NumClasses, ClassNames.Count, Preprocess, License);
 
     /// <summary>The record as <see cref="ToJson"/> writes it.</summary>
     public override string ToString() => ToJson();
@@ -73,11 +83,21 @@ public sealed record ModelMetadata
             ["class_names"] = new JsonArray([.. ClassNames.Select(n => (JsonNode?)n)]),
             ["input_size"] = Preprocess.InputSize,
             ["crop_pct"] = Preprocess.CropPct,
-            ["interpolation"] = Preprocess.Interpolation,
+            ["interpolation"] = PreprocessConfig.Name(Preprocess.Interpolation),
             ["mean"] = new JsonArray([.. Preprocess.Mean.Select(v => (JsonNode?)v)]),
             ["std"] = new JsonArray([.. Preprocess.Std.Select(v => (JsonNode?)v)]),
             ["output_stride"] = OutputStride,
         };
+        if (Pretrained is not null)
+        {
+            json["pretrained"] = Pretrained;
+        }
+
+        if (License is not null)
+        {
+            json["license"] = License;
+        }
+
         return json.ToJsonString();
     }
 
@@ -89,7 +109,7 @@ public sealed record ModelMetadata
     public static ModelMetadata FromJson(string json, string source)
     {
         ArgumentNullException.ThrowIfNull(json);
-        if (json.Length > 64 << 20)
+        if (json.Length > Limits.MaxMetadataChars)
         {
             throw Bad(source, $"its {Key} is {json.Length:N0} characters long, more than metadata can need");
         }
@@ -110,30 +130,28 @@ public sealed record ModelMetadata
         }
 
         var model = Text(o, "model", source);
-        var inChannels = Int(o, "in_channels", source, 1, 4);
-        var numClasses = Int(o, "num_classes", source, 0, MaxClasses);
+        var inChannels = Int(o, "in_channels", source, 1, Limits.MaxInChannels);
+        var numClasses = Int(o, "num_classes", source, 0, Limits.MaxClasses);
         var names = o["class_names"] is JsonArray array
-            ? array.Select(n => n is JsonValue v && v.TryGetValue<string>(out var s) && s.Length <= MaxNameLength
-                ? s : throw Bad(source, $"its {Key} field class_names holds something other than names of at most {MaxNameLength} characters")).ToArray()
+            ? array.Select(n => n is JsonValue v && v.TryGetValue<string>(out var s) && s.Length <= Limits.MaxNameLength
+                ? s : throw Bad(source, $"its {Key} field class_names holds something other than names of at most {Limits.MaxNameLength} characters")).ToArray()
             : throw Bad(source, $"its {Key} has no class_names list");
         if (names.Length != 0 && names.Length != numClasses)
         {
             throw Bad(source, $"its {Key} names {names.Length} classes but num_classes is {numClasses}");
         }
 
-        var mean = Floats(o, "mean", source, inChannels);
-        var std = Floats(o, "std", source, inChannels);
-        if (std.Any(s => !(s > 0)))
+        var crop = o["crop_pct"] is JsonValue c && c.TryGetValue<double>(out var cp) ? cp : throw Bad(source, $"its {Key} field crop_pct is not a number");
+        PreprocessConfig preprocess;
+        try
         {
-            throw Bad(source, $"its {Key} field std holds a value that is not positive");
+            preprocess = new PreprocessConfig(Int(o, "input_size", source, 1, Limits.MaxInputSide), crop, Floats(o, "mean", source, inChannels),
+                Floats(o, "std", source, inChannels), PreprocessConfig.ParseInterpolation(Text(o, "interpolation", source)));
+            preprocess.Validate();
         }
-
-        var crop = o["crop_pct"] is JsonValue c && c.TryGetValue<double>(out var cp) && cp > 0 && cp <= 1
-            ? cp : throw Bad(source, $"its {Key} field crop_pct is not a number in (0, 1]");
-        var interpolation = Text(o, "interpolation", source);
-        if (interpolation is not ("bilinear" or "bicubic"))
+        catch (InvalidOptionException e)
         {
-            throw Bad(source, $"its {Key} field interpolation is '{interpolation}', not bilinear or bicubic");
+            throw Bad(source, $"its {Key} has a transform that cannot be used ({e.Message.TrimEnd('.')})");
         }
 
         return new ModelMetadata
@@ -144,8 +162,10 @@ public sealed record ModelMetadata
             ClassNames = names,
             // Files written before the stride was recorded were built with their registered model's own.
             OutputStride = o.ContainsKey("output_stride") ? Int(o, "output_stride", source, 1, 64)
-                : ModelRegistry.TryGet(model, out var registered) ? registered.DefaultMetadata().OutputStride : 32,
-            Preprocess = new PreprocessConfig(Int(o, "input_size", source, 1, ImageDecoder.MaxSide), crop, mean, std, interpolation),
+                : ModelRegistry.TryGet(model, out var registered) ? registered.Config.OutputStride : 32,
+            Preprocess = preprocess,
+            Pretrained = o.ContainsKey("pretrained") ? Text(o, "pretrained", source) : null,
+            License = o.ContainsKey("license") ? Text(o, "license", source) : null,
         };
     }
 
@@ -156,7 +176,7 @@ public sealed record ModelMetadata
         try
         {
             var info = new FileInfo(beside);
-            if (!info.Exists || info.Length > 64 << 20)
+            if (!info.Exists || info.Length > Limits.MaxClassesFileBytes)
             {
                 return null;
             }
@@ -173,7 +193,7 @@ public sealed record ModelMetadata
     private static Res2NetException Bad(string source, string what) => new($"{source}: {what}.");
 
     private static string Text(JsonObject o, string key, string source) =>
-        o[key] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length is > 0 and <= MaxNameLength
+        o[key] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length is > 0 and <= Limits.MaxNameLength
             ? s : throw Bad(source, $"its {Key} field {key} is missing or not a short text");
 
     private static int Int(JsonObject o, string key, string source, int min, int max) =>

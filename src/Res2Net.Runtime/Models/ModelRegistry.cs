@@ -69,11 +69,51 @@ public static class ModelRegistry
         throw new UnknownModelException(name, close);
     }
 
+    /// <summary>Where the official weights are published.</summary>
+    internal const string OfficialBaseUrl = "https://shanghuagao.oss-cn-beijing.aliyuncs.com/res2net/";
+
+    /// <summary>An official ImageNet-1k model; <paramref name="file"/> is its published file, named <c>stem-SHA256PREFIX.pth</c> as torch.hub expects.</summary>
     private static ModelInfo Published(string name, string[] aliases, string description, ModelConfig config,
-        string? file, long? parameters, double? gmacs, double? top1, double? top5) =>
-        new(name, aliases, description, config, PreprocessConfig.ImageNet,
-            file is null ? null : new PretrainedWeights(PretrainedWeights.OfficialBaseUrl + file),
-            new OfficialFigures(parameters, gmacs, top1, top5));
+        string? file, long? parameters, double? gmacs, double? top1, double? top5)
+    {
+        var stem = Path.GetFileNameWithoutExtension(file);
+        PretrainedConfig[] pretrained = file is null || stem is null ? [] :
+        [
+            new PretrainedConfig
+            {
+                Model = name,
+                Tag = "in1k",
+                Url = OfficialBaseUrl + file,
+                Sha256Prefix = stem[(stem.LastIndexOf('-') + 1)..],
+                Preprocess = PreprocessConfig.ImageNet,
+                ClassNames = ImageNetLabels.All,
+                Top1Error = top1,
+                Top5Error = top5,
+                License = "CC-BY-NC-SA-4.0",
+                LicenseTerms = "non-commercial use only; commercial use needs the authors' permission",
+                LicenseUrl = "https://github.com/Res2Net/Res2Net-PretrainedModels",
+            },
+        ];
+        return new(name, aliases, description, config, PreprocessConfig.ImageNet, pretrained, new OfficialFigures(parameters, gmacs));
+    }
+
+    /// <summary>
+    /// Finds published weights by <c>model.tag</c> (<c>res2net50_26w_4s.in1k</c>), or a model's default weights by its
+    /// name or alias alone.
+    /// </summary>
+    /// <exception cref="UnknownModelException">No such model, or it has no (such) published weights.</exception>
+    public static (ModelInfo Model, PretrainedConfig Weights) GetPretrained(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var dot = name.LastIndexOf('.');
+        if (!TryGet(name, out var info) && dot > 0 && TryGet(name[..dot], out var tagged))
+        {
+            return (tagged, tagged.GetPretrained(name[(dot + 1)..]));
+        }
+
+        info = Get(name);
+        return (info, info.GetPretrained());
+    }
 
     private static Dictionary<string, ModelInfo> BuildIndex()
     {

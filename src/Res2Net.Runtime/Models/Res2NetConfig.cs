@@ -27,46 +27,30 @@ public sealed record Res2NetConfig : ModelConfig
     /// <summary>Width of one group per 64 planes (the 26 of 26w_4s).</summary>
     public int BaseWidth { get; init; } = 26;
 
-    /// <summary>Total stride of the last stage: 32 for classification; 16 or 8 dilate the last stages for dense prediction.</summary>
-    public int OutputStride { get; init; } = 32;
+    /// <summary>One stage per entry of <see cref="Layers"/>.</summary>
+    public override int StageCount => Layers.Count;
 
-    /// <summary>Whose blocks the model follows where implementations differ (the official code's, or mmdetection's).</summary>
-    public BlockStyle Style { get; init; } = BlockStyle.Official;
+    /// <summary>
+    /// The stride of the last stage when no stage is dilated: the stem's (4, or the CIFAR-style stem's own) doubled by
+    /// every stage after the first.
+    /// </summary>
+    public int NaturalOutputStride => (Stem == StemType.Cifar ? CifarStemStride : 4) << Math.Max(0, Layers.Count - 1);
 
-    /// <summary>Checks the configuration; <see cref="InvalidOptionException"/> names the first property out of range.</summary>
-    public void Validate()
+    /// <inheritdoc/>
+    public override void Validate()
     {
-        if (Layers.Count == 0 || Layers.Count != Widths.Count)
-        {
-            throw new InvalidOptionException("Layers", $"and Widths must name the same, non-zero number of stages (got {Layers.Count} and {Widths.Count})");
-        }
-
-        if (Layers.Any(n => n < 1) || Widths.Any(w => w < 1))
-        {
-            throw new InvalidOptionException("Layers", "and Widths must give every stage at least one block and a positive width");
-        }
-
-        if (OutputStride is not (8 or 16 or 32) && !(Stem == StemType.Cifar && OutputStride >= 1))
-        {
-            throw new InvalidOptionException("OutputStride", $"must be 8, 16 or 32 (got {OutputStride})");
-        }
-
-        if (CifarStemStride is not (1 or 2) || (CifarStemStride != 1 && Stem != StemType.Cifar))
-        {
-            throw new InvalidOptionException("CifarStemStride", $"must be 1, or 2 with the CIFAR-style stem (got {CifarStemStride})");
-        }
-
-        foreach (var (option, value, least) in new[] { ("Scale", Scale, 1), ("Cardinality", Cardinality, 1), ("BaseWidth", BaseWidth, 1), ("InChannels", InChannels, 1), ("StemWidth", StemWidth, 2) })
-        {
-            if (value < least)
-            {
-                throw new InvalidOptionException(option, $"must be at least {least} (got {value})");
-            }
-        }
-
-        if (Widths.Any(w => w * BaseWidth / 64 < 1))
-        {
-            throw new InvalidOptionException("BaseWidth", $"{BaseWidth} gives groups of zero channels in the narrowest stage");
-        }
+        base.Validate();
+        Check(Layers.Count > 0 && Layers.Count == Widths.Count, nameof(Layers),
+            $"and Widths must name the same, non-zero number of stages (got {Layers.Count} and {Widths.Count})");
+        Check(Layers.All(n => n >= 1) && Widths.All(w => w >= 1), nameof(Layers), "and Widths must give every stage at least one block and a positive width");
+        Check(CifarStemStride is 1 or 2 && (CifarStemStride == 1 || Stem == StemType.Cifar), nameof(CifarStemStride),
+            $"must be 1, or 2 with the CIFAR-style stem (got {CifarStemStride})");
+        // Dense prediction dilates the last one or two stages instead of striding them: a half or a quarter of the stride.
+        var strides = Enumerable.Range(0, Math.Min(3, Layers.Count)).Select(k => NaturalOutputStride >> k).Reverse().ToArray();
+        Check(strides.Contains(OutputStride), nameof(OutputStride),
+            $"must be {(strides.Length == 1 ? "" : string.Join(", ", strides[..^1]) + " or ")}{strides[^1]} (got {OutputStride})");
+        Check(BaseWidth >= 1, nameof(BaseWidth), $"must be at least 1 (got {BaseWidth})");
+        Check(StemWidth >= 2, nameof(StemWidth), $"must be at least 2 (got {StemWidth})");
+        Check(Widths.All(w => w * BaseWidth / 64 >= 1), nameof(BaseWidth), $"{BaseWidth} gives groups of zero channels in the narrowest stage");
     }
 }

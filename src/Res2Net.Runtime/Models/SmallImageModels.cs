@@ -51,5 +51,5 @@ internal static class SmallImageModels
     ];
 
     private static ModelInfo Entry(string name, string description, Res2NetConfig config) =>
-        new(name, [], description, config, Cifar, null, new OfficialFigures(null, null, null, null));
+        new(name, [], description, config, Cifar, [], new OfficialFigures(null, null));
 }

@@ -10,11 +10,8 @@ public static class Npy
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
-    /// <summary>The largest array read (1 GiB: 8,000 images of 3 x 224 x 224 in float32).</summary>
-    public const long MaxBytes = 1L << 30;
-
     /// <summary>
-    /// Reads an .npy file (a regular file; sizes checked against the file, and against <see cref="MaxBytes"/>, before
+    /// Reads an .npy file (a regular file; sizes checked against the file, and against <see cref="Limits.MaxNpyBytes"/>, before
     /// anything is allocated).
     /// </summary>
     /// <exception cref="CheckpointFormatException">The file is not a readable .npy array, or is too large.</exception>
@@ -108,9 +105,9 @@ public static class Npy
             throw For(path, $"the file is truncated: the array of shape ({string.Join(", ", shape)}) needs {N(need)} bytes at offset {N(dataStart)} but the file ends at {N(length)}");
         }
 
-        if (need > MaxBytes)
+        if (need > Limits.MaxNpyBytes)
         {
-            throw For(path, $"the array has {N(need)} bytes, more than the {N(MaxBytes)} read at once; split it into smaller .npy files");
+            throw For(path, $"the array has {N(need)} bytes, more than the {N(Limits.MaxNpyBytes)} read at once; split it into smaller .npy files");
         }
 
         var data = new byte[need];

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Res2Net.Engines;
 using Res2Net.IO;
 using Res2Net.Models;
 
@@ -8,25 +9,31 @@ namespace Res2Net.Caching;
 
 /// <summary>
 /// Downloads published weights once into a cache folder and hands out the local path. Like torch.hub, a file is
-/// accepted only when its SHA-256 starts with the hex digits after the last '-' of its name; it is written to a
-/// uniquely named temporary file in the cache folder and renamed into place only then, so a failed, partial or
-/// concurrent download never leaves a broken file behind.
+/// accepted only when its SHA-256 starts with the published prefix (<see cref="PretrainedConfig.Sha256Prefix"/>), and
+/// no file is accepted larger than its tensors can be (<see cref="PretrainedSizes"/>): the download stops as soon as more
+/// arrives. It is written through <see cref="AtomicFile"/>, so a failed, partial or concurrent download never leaves a
+/// broken file behind.
 /// </summary>
-public sealed class WeightsCache : IDisposable
+internal sealed class WeightsCache : IDisposable
 {
     /// <summary>The environment variable that names the cache folder.</summary>
-    public const string HomeVariable = "RES2NET_HOME";
-    /// <summary>The environment variable that replaces the official download base URL.</summary>
-    public const string MirrorVariable = "RES2NET_MIRROR";
+    public const string HomeVariable = ModelCacheOptions.HomeVariable;
 
-    private const string PartialSuffix = ".partial";
-    private static readonly TimeSpan StalePartialAge = TimeSpan.FromDays(1);
+    /// <summary>The environment variable that replaces the official download base URL.</summary>
+    public const string MirrorVariable = ModelCacheOptions.MirrorVariable;
+
     private const long ProgressIntervalMs = 100;
 
     private readonly HttpClient _http;
     private readonly WeightsCacheOptions _options;
     private readonly bool _mirrorFromEnvironment;
     private readonly bool _ownsHandler;
+
+    /// <summary>A cache in the caller's folder, from the caller's mirror.</summary>
+    public WeightsCache(ModelCacheOptions cache)
+        : this(new WeightsCacheOptions { Cache = cache })
+    {
+    }
 
     /// <summary>
     /// Creates a cache; <paramref name="handler"/> replaces the default <see cref="SocketsHttpHandler"/> (tests,
@@ -35,9 +42,9 @@ public sealed class WeightsCache : IDisposable
     public WeightsCache(WeightsCacheOptions? options = null, HttpMessageHandler? handler = null)
     {
         _options = options ?? new WeightsCacheOptions();
-        CacheDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(_options.Directory) ? DefaultDirectory() : _options.Directory);
-        _mirrorFromEnvironment = _options.Mirror is null;
-        string? mirror = _options.Mirror ?? Environment.GetEnvironmentVariable(MirrorVariable);
+        CacheDirectory = _options.Cache.ResolvedDirectory();
+        _mirrorFromEnvironment = _options.Cache.Mirror is null;
+        string? mirror = _options.Cache.Mirror ?? Environment.GetEnvironmentVariable(MirrorVariable);
         Mirror = string.IsNullOrWhiteSpace(mirror) ? null : mirror.Trim();
 
         // HttpClient.Timeout would cap the whole download; slow links get the stall timeout instead.
@@ -55,56 +62,25 @@ public sealed class WeightsCache : IDisposable
     /// <summary>The mirror in use, or null for the official URLs.</summary>
     public string? Mirror { get; }
 
-    /// <summary><c>$RES2NET_HOME</c> if set, else <c>~/.cache/res2net</c>.</summary>
-    public static string DefaultDirectory()
-    {
-        string? home = Environment.GetEnvironmentVariable(HomeVariable);
-        if (!string.IsNullOrWhiteSpace(home))
-        {
-            return Path.GetFullPath(home);
-        }
-
-        string user = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        return string.IsNullOrEmpty(user)
-            ? Path.Combine(Path.GetTempPath(), "res2net-cache")
-            : Path.Combine(user, ".cache", "res2net");
-    }
-
     /// <summary>Where the file of <paramref name="weights"/> is (or will be) in the cache.</summary>
-    public string PathFor(PretrainedWeights weights) => Path.Combine(CacheDirectory, weights.FileName);
+    public string PathFor(PretrainedConfig weights) => Path.Combine(CacheDirectory, weights.FileName);
 
     /// <summary>True when the file is in the cache (not verified).</summary>
-    public bool IsCached(PretrainedWeights weights) => File.Exists(PathFor(weights));
+    public bool IsCached(PretrainedConfig weights) => File.Exists(PathFor(weights));
 
     /// <summary>The URL (or, for a folder mirror, the path) the file is downloaded from.</summary>
-    public string SourceFor(PretrainedWeights weights) => Resolve(weights).Location;
+    public string SourceFor(PretrainedConfig weights) => Resolve(weights).Location;
 
-    /// <summary>
-    /// The user's <paramref name="weightsFile"/> when given, else the model's published weights
-    /// from the cache, downloaded first if needed.
-    /// </summary>
-    public Task<string> ResolveAsync(ModelInfo model, string? weightsFile,
-        IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        string.IsNullOrEmpty(weightsFile) ? GetAsync(model, progress, cancellationToken) : Task.FromResult(weightsFile);
-
-    /// <summary>The local path of the model's published weights, downloaded first if needed.</summary>
-    public Task<string> GetAsync(ModelInfo model, IProgress<DownloadProgress>? progress = null,
-        CancellationToken cancellationToken = default)
-    {
-        if (model.Weights is null)
-        {
-            throw new WeightsDownloadException($"{model.Name} has no published weights; pass a checkpoint of your own as weightsPath.");
-        }
-
-        return GetAsync(model.Weights, progress, cancellationToken);
-    }
+    /// <summary>The local path of published weights, downloaded first if needed, at most <see cref="PretrainedSizes.get_MaxBytes"/> long.</summary>
+    public Task<string> GetAsync(PretrainedConfig weights, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        GetAsync(weights, weights.MaxBytes, progress, cancellationToken);
 
     /// <summary>
     /// The local path of <paramref name="weights"/>: the cached file (re-verified unless switched off), or a fresh,
-    /// verified download. Throws <see cref="WeightsDownloadException"/> on any failure, and
-    /// <see cref="OperationCanceledException"/> when cancelled; neither leaves a file behind.
+    /// verified download of at most <paramref name="maxBytes"/>. Throws <see cref="WeightsDownloadException"/> on any
+    /// failure, and <see cref="OperationCanceledException"/> when cancelled; neither leaves a file behind.
     /// </summary>
-    public async Task<string> GetAsync(PretrainedWeights weights, IProgress<DownloadProgress>? progress = null,
+    public async Task<string> GetAsync(PretrainedConfig weights, long maxBytes, IProgress<DownloadProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         string target = PathFor(weights);
@@ -113,13 +89,13 @@ public sealed class WeightsCache : IDisposable
         if (cached.Kind is not (EntryKind.Missing or EntryKind.Regular))
         {
             // Never read (a FIFO would block, a device never end) and never deleted (it is not ours).
-            throw new WeightsDownloadException($"the cached weights {target} are {cached.Describe()}, not a file; remove it, or pass a checkpoint you have as weightsPath.");
+            throw new WeightsDownloadException($"the cached weights {target} are {cached.Describe()}, not a file; remove it, or open a checkpoint you have with ModelSource.Checkpoint.");
         }
 
-        if (cached.Kind == EntryKind.Regular && cached.Size > _options.MaxBytes)
+        if (cached.Kind == EntryKind.Regular && cached.Size > maxBytes)
         {
             bool removed = TryDelete(target);
-            throw new WeightsDownloadException($"the cached weights {target} are {cached.Size:N0} bytes, more than any published file{(removed ? "; they were deleted, run again to download them" : "; delete the file")}.");
+            throw new WeightsDownloadException($"the cached weights {target} are {cached.Size:N0} bytes, more than the {maxBytes:N0} the published file can be{(removed ? "; they were deleted, run again to download them" : "; delete the file")}.");
         }
 
         if (cached.Kind == EntryKind.Regular)
@@ -134,27 +110,29 @@ public sealed class WeightsCache : IDisposable
 
         var source = Resolve(weights);
         CreateCacheDirectory();
-        RemoveStalePartials();
-
-        // Unique per download, so concurrent processes never write the same file.
-        string temp = Path.Combine(CacheDirectory, $".{weights.FileName}.{Guid.NewGuid():N}{PartialSuffix}");
+        AtomicFile.RemoveStale(CacheDirectory, TimeSpan.FromHours(Limits.StalePartialHours));
+        string? sha256 = null;
         try
         {
-            string sha256 = await DownloadAsync(source, weights.FileName, temp, progress, cancellationToken).ConfigureAwait(false);
-            if (expected is not null && !sha256.StartsWith(expected, StringComparison.Ordinal))
+            await AtomicFile.WriteAsync(target, async (file, ct) =>
             {
-                throw new WeightsDownloadException(
-                    $"the download of {source.Location} was refused because its SHA-256 starts with {sha256[..expected.Length]}, not {expected} " +
-                    $"(the file is damaged or not the published one), and nothing was saved; {Hint()}.");
-            }
-
-            Publish(temp, target);
-            return target;
+                sha256 = await DownloadAsync(source, weights.FileName, file, maxBytes, progress, ct).ConfigureAwait(false);
+                if (expected is not null && !sha256.StartsWith(expected, StringComparison.Ordinal))
+                {
+                    throw new WeightsDownloadException(
+                        $"the download of {source.Location} was refused because its SHA-256 starts with {sha256[..expected.Length]}, not {expected} " +
+                        $"(the file is damaged or not the published one), and nothing was saved; {Hint()}.");
+                }
+            }, cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (Res2NetException e) when (e is not WeightsDownloadException)
         {
-            TryDelete(temp);
+            // AtomicFile's own failures (a full disk, a folder that cannot be written) in this cache's words.
+            throw new WeightsDownloadException($"could not write into the cache ({e.Message.TrimEnd('.')}); free some space or set {HomeVariable} to another folder, or open a checkpoint you have with ModelSource.Checkpoint.", e);
         }
+
+        FileHashes.Remember(target, sha256!);
+        return target;
     }
 
     /// <inheritdoc/>
@@ -162,7 +140,7 @@ public sealed class WeightsCache : IDisposable
 
     private sealed record Source(string Location, bool IsLocal);
 
-    private Source Resolve(PretrainedWeights weights)
+    private Source Resolve(PretrainedConfig weights)
     {
         if (Mirror is null)
         {
@@ -191,20 +169,15 @@ public sealed class WeightsCache : IDisposable
             "or to a folder that holds the .pth files, or pass a checkpoint you have as weightsPath.");
     }
 
-    /// <summary>The hash prefix torch.hub checks (hex digits after the last '-'), or null when the name has none.</summary>
-    private static string? ExpectedPrefix(PretrainedWeights weights)
+    /// <summary>The published hash prefix, lower case, or null when the weights publish none.</summary>
+    private static string? ExpectedPrefix(PretrainedConfig weights)
     {
-        if (!Path.GetFileNameWithoutExtension(weights.FileName).Contains('-'))
-        {
-            return null;
-        }
-
         string prefix = weights.Sha256Prefix.ToLowerInvariant();
         return prefix.Length > 0 && prefix.All(char.IsAsciiHexDigitLower) ? prefix : null;
     }
 
     private string Hint() =>
-        $"the cache is {CacheDirectory}; download the file yourself and pass it as weightsPath, or set {MirrorVariable} to a reachable mirror";
+        $"the cache is {CacheDirectory}; download the file yourself and open it with ModelSource.Checkpoint, or set {MirrorVariable} to a reachable mirror";
 
     private WeightsDownloadException Failed(Source source, string reason, Exception? inner = null) =>
         new($"could not {(source.IsLocal ? "copy" : "download")} {source.Location} ({reason}); {Hint()}.", inner);
@@ -214,13 +187,11 @@ public sealed class WeightsCache : IDisposable
         string actual;
         try
         {
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete,
-                1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+            actual = await FileHashes.Sha256Async(path, "cached weights", cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Res2NetException e)
         {
-            throw new WeightsDownloadException($"could not read the cached weights {path} ({Trim(e.Message)}); delete it or pass a checkpoint you have as weightsPath.", e);
+            throw new WeightsDownloadException($"could not read the cached weights {path} ({Trim(e.Message)}); delete it or open a checkpoint you have with ModelSource.Checkpoint.", e);
         }
 
         if (actual.StartsWith(expected, StringComparison.Ordinal))
@@ -231,8 +202,8 @@ public sealed class WeightsCache : IDisposable
         // Deleted so that the next run downloads a fresh copy instead of failing again.
         bool deleted = TryDelete(path);
         throw new WeightsDownloadException(deleted
-            ? $"the cached weights {path} are damaged (SHA-256 starts with {actual[..expected.Length]}, not {expected}) and were deleted; run again to download them, or pass a checkpoint you have as weightsPath."
-            : $"the cached weights {path} are damaged (SHA-256 starts with {actual[..expected.Length]}, not {expected}) and could not be deleted; delete the file, or pass a checkpoint you have as weightsPath.");
+            ? $"the cached weights {path} are damaged (SHA-256 starts with {actual[..expected.Length]}, not {expected}) and were deleted; run again to download them, or open a checkpoint you have with ModelSource.Checkpoint."
+            : $"the cached weights {path} are damaged (SHA-256 starts with {actual[..expected.Length]}, not {expected}) and could not be deleted; delete the file, or open a checkpoint you have with ModelSource.Checkpoint.");
     }
 
     private void CreateCacheDirectory()
@@ -244,31 +215,12 @@ public sealed class WeightsCache : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new WeightsDownloadException(
-                $"could not create the cache folder {CacheDirectory} ({Trim(e.Message)}); set {HomeVariable} to a writable folder, or pass a checkpoint you have as weightsPath.", e);
+                $"could not create the cache folder {CacheDirectory} ({Trim(e.Message)}); set {HomeVariable} to a writable folder, or open a checkpoint you have with ModelSource.Checkpoint.", e);
         }
     }
 
-    /// <summary>Removes temporary files left by killed processes; recent ones may belong to a running download.</summary>
-    private void RemoveStalePartials()
-    {
-        try
-        {
-            foreach (string file in System.IO.Directory.EnumerateFiles(CacheDirectory, "*" + PartialSuffix))
-            {
-                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > StalePartialAge)
-                {
-                    TryDelete(file);
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort only.
-        }
-    }
-
-    /// <summary>Copies the source into <paramref name="temp"/>, hashing on the way; returns the lowercase hex SHA-256.</summary>
-    private async Task<string> DownloadAsync(Source source, string fileName, string temp,
+    /// <summary>Copies the source into <paramref name="file"/>, hashing on the way; returns the lowercase hex SHA-256.</summary>
+    private async Task<string> DownloadAsync(Source source, string fileName, FileStream file, long maxBytes,
         IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -285,9 +237,9 @@ public sealed class WeightsCache : IDisposable
                     throw Failed(source, $"it is {entry.Describe()}, not a file");
                 }
 
-                if (entry.Size > _options.MaxBytes)
+                if (entry.Size > maxBytes)
                 {
-                    throw Failed(source, $"it is {entry.Size:N0} bytes, more than the {_options.MaxBytes:N0} accepted");
+                    throw Failed(source, $"it is {entry.Size:N0} bytes, more than the {maxBytes:N0} the published file can be");
                 }
 
                 body = OpenLocal(source);
@@ -298,9 +250,9 @@ public sealed class WeightsCache : IDisposable
                 stall.CancelAfter(_options.StallTimeout);
                 response = await SendAsync(source, stall.Token, cancellationToken).ConfigureAwait(false);
                 total = response.Content.Headers.ContentLength;
-                if (total > _options.MaxBytes)
+                if (total > maxBytes)
                 {
-                    throw Failed(source, $"the server announces {total:N0} bytes, more than the {_options.MaxBytes:N0} accepted");
+                    throw Failed(source, $"the server announces {total:N0} bytes, more than the {maxBytes:N0} the published file can be");
                 }
 
                 body = await response.Content.ReadAsStreamAsync(stall.Token).ConfigureAwait(false);
@@ -329,17 +281,6 @@ public sealed class WeightsCache : IDisposable
         using (response)
         await using (body)
         {
-            FileStream file;
-            try
-            {
-                file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw WriteFailed(temp, e);
-            }
-
-            await using (file)
             {
                 using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 byte[] buffer = new byte[1 << 16];
@@ -371,21 +312,15 @@ public sealed class WeightsCache : IDisposable
                     }
 
                     sha.AppendData(buffer, 0, n);
-                    try
-                    {
-                        await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (IOException e)
-                    {
-                        throw WriteFailed(temp, e);
-                    }
-
                     received += n;
                     windowBytes += n;
-                    if (received > _options.MaxBytes)
+                    if (received > maxBytes)
                     {
-                        throw Failed(source, $"more than the {_options.MaxBytes:N0} bytes accepted arrived");
+                        // Counted before it is written: not one byte past what the published file can be reaches the disk.
+                        throw Failed(source, $"more than the {maxBytes:N0} bytes the published file can be arrived");
                     }
+
+                    await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
 
                     var now = Environment.TickCount64;
                     if (now - started > _options.Deadline.TotalMilliseconds)
@@ -415,16 +350,6 @@ public sealed class WeightsCache : IDisposable
                 if (total is long expectedLength && received != expectedLength)
                 {
                     throw Failed(source, $"the connection closed after {Bytes(received, total)}");
-                }
-
-                try
-                {
-                    // On disk before the rename, so a crash cannot leave a named but empty file.
-                    file.Flush(flushToDisk: true);
-                }
-                catch (IOException e)
-                {
-                    throw WriteFailed(temp, e);
                 }
 
                 progress?.Report(new DownloadProgress(fileName, received, total));
@@ -467,22 +392,6 @@ public sealed class WeightsCache : IDisposable
         catch (UnauthorizedAccessException e)
         {
             throw Failed(source, "permission denied", e);
-        }
-    }
-
-    private WeightsDownloadException WriteFailed(string temp, Exception e) =>
-        new($"could not write {temp} ({Trim(e.Message)}); free some space or set {HomeVariable} to another folder, or pass a checkpoint you have as weightsPath.", e);
-
-    /// <summary>Moves the verified file into place; rename is atomic, so readers see the old file or the new one.</summary>
-    private static void Publish(string temp, string target)
-    {
-        try
-        {
-            File.Move(temp, target, overwrite: true);
-        }
-        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && File.Exists(target))
-        {
-            // Another process put its (equally verified) copy in place and Windows would not replace it while open.
         }
     }
 

@@ -26,6 +26,6 @@ public sealed record BenchmarkResult(
     [property: JsonPropertyName("p95_ms")] double P95Ms,
     [property: JsonPropertyName("peak_rss_mb")] double PeakRssMb,
     [property: JsonPropertyName("gflops")] double Gflops,
-    [property: JsonPropertyName("precision")] string Precision = "fp32",
+    [property: JsonPropertyName("precision"), JsonConverter(typeof(PrecisionNameConverter))] Precision Precision = Precision.Float32,
     [property: JsonPropertyName("what")] string What = "model",
     [property: JsonPropertyName("preprocess_ms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? PreprocessMs = null);

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Res2Net.Export;
-using Res2Net.Models;
 using static TorchSharp.torch;
 
 namespace Res2Net.Engines;
@@ -10,57 +8,13 @@ namespace Res2Net.Engines;
 public static class EngineBenchmark
 {
     /// <summary>
-    /// A registered model with fresh weights on an engine, for timing. For ONNX the TorchSharp copy is only needed to
-    /// write the graph: it is exported through a temporary file, freed, and its memory handed back to the system, so
-    /// the peak memory measured afterwards is ONNX Runtime's own.
-    /// </summary>
-    /// <param name="kind">The engine.</param>
-    /// <param name="info">The registered model.</param>
-    /// <param name="export">How the ONNX engine's graph is exported.</param>
-    /// <param name="threads">Intra-op threads of ONNX Runtime.</param>
-    /// <param name="precision">The number format.</param>
-    /// <param name="outputStride">8, 16 or 32 for the ImageNet ResNet-style models; null: the model's own.</param>
-    public static IInferenceEngine OpenFresh(EngineKind kind, ModelInfo info, OnnxExportOptions export, int? threads,
-        Precision precision = Precision.Float32, int? outputStride = null)
-    {
-        ArgumentNullException.ThrowIfNull(info);
-        kind = InferenceEngines.Resolve(kind, precision);
-        Precisions.Check(precision, kind);
-        var model = info.Create(outputStride: outputStride);
-        if (kind == EngineKind.Torch)
-        {
-            return new TorchEngine(model, precision);
-        }
-
-        var file = Path.Combine(Path.GetTempPath(), $"res2net-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
-        try
-        {
-            using (model)
-            {
-                model.eval();
-                OnnxExporter.Export(model, file, export);
-            }
-
-            // Aggressive: also decommits the managed heap the export grew (protobuf buffers of the whole model).
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            GC.WaitForPendingFinalizers();
-            NativeMemory.ReturnFreedMemory();
-            return OnnxEngine.Open(file, new OnnxEngineOptions { Threads = threads });
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
-
-    /// <summary>
     /// Warm-up (at least two runs and one second: first runs allocate, pick kernels, pre-pack weights), then runs of
     /// top-1 classification for at least <paramref name="seconds"/> and five runs. Peak RSS is VmHWM, reset before the
     /// warm-up, so set-up spikes (profiling, export) are not counted; GFLOP/s counts a MAC as two operations. With
     /// <paramref name="stages"/>, the runs compute those feature maps instead of classifying (as dense-prediction code
     /// does; the torch engine stops after the deepest one).
     /// </summary>
-    /// <param name="engine">The engine to time.</param>
+    /// <param name="predictor">The model to time, as opened for inference.</param>
     /// <param name="model">The model's name, for the result.</param>
     /// <param name="label">The engine's name, for the result.</param>
     /// <param name="batch">Images per run.</param>
@@ -69,25 +23,25 @@ public static class EngineBenchmark
     /// <param name="macs">Multiply-accumulates per image of what is run (for GFLOP/s).</param>
     /// <param name="cancel">Stops the runs.</param>
     /// <param name="stages">Feature maps to compute instead of classifying; null: classify.</param>
-    public static BenchmarkResult Run(IInferenceEngine engine, string model, string label, int batch, int side, double seconds, long macs,
+    public static BenchmarkResult Run(Predictor predictor, string model, string label, int batch, int side, double seconds, long macs,
         CancellationToken cancel = default, IReadOnlyList<FeatureStage>? stages = null)
     {
-        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(predictor);
         void Once(FloatTensor input)
         {
             if (stages is null)
             {
-                engine.Classify(input, 1);
+                predictor.Classify(input, 1, cancel);
             }
             else
             {
-                engine.Features(input, stages);
+                predictor.Features(input, stages, cancel);
             }
         }
 
         FloatTensor input;
         using (var generator = new Generator(0))
-        using (var random = randn(batch, engine.Metadata.InChannels, side, side, generator: generator))
+        using (var random = randn(batch, predictor.Metadata.InChannels, side, side, generator: generator))
         {
             input = random.ToFloatTensor();
         }
@@ -118,7 +72,7 @@ public static class EngineBenchmark
         var imagesPerSecond = batch * latencies.Count / total;
         return new BenchmarkResult(model, label, batch, Math.Round(imagesPerSecond, 3), Math.Round(Percentile(latencies, 0.5), 2),
             Math.Round(Percentile(latencies, 0.95), 2), Math.Round(PeakRssMb(), 1), Math.Round(2.0 * macs * imagesPerSecond / 1e9, 2),
-            engine.Precision);
+            predictor.Precision);
     }
 
     /// <summary>
@@ -189,7 +143,7 @@ public static class EngineBenchmark
         batches.Sort();
         return new BenchmarkResult(model, label, batch.BatchSize, Math.Round(imagesPerSecond, 3),
             batches.Count == 0 ? 0 : Math.Round(Percentile(batches, 0.5), 2), batches.Count == 0 ? 0 : Math.Round(Percentile(batches, 0.95), 2),
-            Math.Round(PeakRssMb(), 1), Math.Round(2.0 * macs * imagesPerSecond / 1e9, 2), predictor.Engine.Precision, "pipeline",
+            Math.Round(PeakRssMb(), 1), Math.Round(2.0 * macs * imagesPerSecond / 1e9, 2), predictor.Precision, "pipeline",
             Math.Round(preprocessMs, 3));
     }
 

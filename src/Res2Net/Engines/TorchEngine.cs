@@ -1,5 +1,4 @@
 using Res2Net.Models;
-using Res2Net.Weights;
 using static TorchSharp.torch;
 using ModelMetadata = Res2Net.Models.ModelMetadata;
 
@@ -7,9 +6,9 @@ namespace Res2Net.Engines;
 
 /// <summary>
 /// Runs a model for inference on CPU with TorchSharp: eval mode, no autograd, the folded inference path, native memory
-/// released per batch. Also the engine of training and Grad-CAM.
+/// released per batch. A pass stops between slices of a batch when its token is cancelled.
 /// </summary>
-public sealed class TorchEngine : IInferenceEngine
+internal sealed class TorchEngine : IInferenceEngine
 {
     /// <summary>Takes over <paramref name="model"/> (disposed with the engine); bfloat16 casts it.</summary>
     public TorchEngine(Res2NetBackbone model, Precision precision = Precision.Float32)
@@ -34,10 +33,7 @@ public sealed class TorchEngine : IInferenceEngine
     public Res2NetBackbone Model { get; }
 
     /// <inheritdoc/>
-    public string EngineName => "torch";
-
-    /// <inheritdoc/>
-    string IInferenceEngine.Precision => Precision.Name();
+    public EngineKind Kind => EngineKind.Torch;
 
     /// <inheritdoc/>
     public ModelMetadata Metadata { get; }
@@ -66,69 +62,33 @@ public sealed class TorchEngine : IInferenceEngine
     public static int DefaultMicroBatch(long height, long width) =>
         (int)Math.Clamp((26L << 20) / Math.Max(16 * height * width * sizeof(float), 1), 1, int.MaxValue);
 
-    /// <summary>Opens a checkpoint (see <see cref="ModelCheckpoint"/>) into an engine.</summary>
-    /// <param name="weightsPath">The checkpoint.</param>
-    /// <param name="modelName">The registered model it is for; null: the one the file records or its shapes fit.</param>
-    /// <param name="precision">The number format of the forward passes.</param>
-    public static TorchEngine Load(string weightsPath, string? modelName = null, Precision precision = Precision.Float32)
+    /// <inheritdoc/>
+    public FloatTensor Logits(FloatTensor batch, CancellationToken cancellationToken = default)
     {
-        Precisions.Check(precision, EngineKind.Torch);
-        return Load(ModelCheckpoint.Read(weightsPath, modelName), precision);
-    }
-
-    /// <summary>Builds the model a checkpoint describes (with its output stride and block style) into an engine.</summary>
-    /// <param name="checkpoint">The weights, for example <c>ModelCheckpoint.Read(path).With(outputStride: 8)</c>.</param>
-    /// <param name="precision">The number format of the forward passes.</param>
-    public static TorchEngine Load(ModelCheckpoint checkpoint, Precision precision = Precision.Float32)
-    {
-        ArgumentNullException.ThrowIfNull(checkpoint);
-        Precisions.Check(precision, EngineKind.Torch);
-        var model = checkpoint.CreateModel();
-        try
-        {
-            return new TorchEngine(model, precision);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        using var scope = NewDisposeScope();
+        return Logits(ToInput(batch), cancellationToken).ToFloatTensor();
     }
 
     /// <inheritdoc/>
-    public FloatTensor Logits(FloatTensor batch)
+    public IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default)
     {
         using var scope = NewDisposeScope();
-        return Logits(ToInput(batch)).ToFloatTensor();
-    }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages)
-    {
-        using var scope = NewDisposeScope();
-        return Features(ToInput(batch), stages).Select(t => t.ToFloatTensor()).ToArray();
+        return Features(ToInput(batch), stages, cancellationToken).Select(t => t.ToFloatTensor()).ToArray();
     }
 
     /// <summary>The raw logits (N, classes) of a float32 batch, as a CPU float32 tensor.</summary>
-    public Tensor Logits(Tensor batch)
+    public Tensor Logits(Tensor batch, CancellationToken cancellationToken = default)
     {
         CheckInput(batch);
         using var inference = inference_mode();
-        return Sliced(batch, x => [Model.call(x)])[0];
+        return Sliced(batch, x => [Model.call(x)], cancellationToken)[0];
     }
 
     /// <summary>One CPU float32 tensor per requested stage (the pooled embedding, stage maps), from one pass per slice.</summary>
-    public Tensor[] Features(Tensor batch, IReadOnlyList<FeatureStage> stages)
+    public Tensor[] Features(Tensor batch, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(stages);
         CheckInput(batch);
-        var missing = stages.Where(s => !FeatureStages.Contains(s)).ToList();
-        if (missing.Count > 0 || stages.Count == 0)
-        {
-            throw new InvalidOptionException("Stages", stages.Count == 0 ? "must name at least one stage"
-                : $"names {string.Join(", ", missing)}, which the model does not have (it has {string.Join(", ", FeatureStages)})");
-        }
-
+        this.CheckStages(stages);
         var wanted = stages.ToArray();
         using var inference = inference_mode();
         return Sliced(batch, x =>
@@ -143,10 +103,10 @@ public sealed class TorchEngine : IInferenceEngine
             var deepest = wanted.Contains(FeatureStage.Pooled) ? Model.Stages.Count : wanted.Max(s => (int)s);
             var maps = Model.ForwardStages(x, deepest);
             return wanted.Select(s => s == FeatureStage.Pooled ? Model.ForwardHead(maps[^1], preLogits: true) : maps[(int)s - 1]).ToArray();
-        });
+        }, cancellationToken);
     }
 
-    /// <summary>The features of one stage (see <see cref="Features(Tensor, IReadOnlyList{FeatureStage})"/>).</summary>
+    /// <summary>The features of one stage (see <see cref="Features(Tensor, IReadOnlyList{FeatureStage}, CancellationToken)"/>).</summary>
     public Tensor Features(Tensor batch, FeatureStage stage) => Features(batch, [stage])[0];
 
     /// <inheritdoc/>
@@ -164,10 +124,11 @@ public sealed class TorchEngine : IInferenceEngine
     /// Runs <paramref name="forward"/> over the batch in slices, in the engine's precision; the results, joined along
     /// the batch, are float32 and belong to the caller's dispose scope.
     /// </summary>
-    private Tensor[] Sliced(Tensor batch, Func<Tensor, Tensor[]> forward)
+    private Tensor[] Sliced(Tensor batch, Func<Tensor, Tensor[]> forward, CancellationToken cancellationToken)
     {
         Tensor[] Run(Tensor x)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var outputs = forward(ComputeType == ScalarType.Float32 ? x : x.to(ComputeType));
             return outputs.Select(o => o.to(ScalarType.Float32).MoveToOuterDisposeScope()).ToArray();

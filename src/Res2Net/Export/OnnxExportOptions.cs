@@ -1,3 +1,5 @@
+using Res2Net.Engines;
+
 namespace Res2Net.Export;
 
 /// <summary>How a model is written to ONNX.</summary>
@@ -56,6 +58,12 @@ public sealed record OnnxExportOptions
     /// </summary>
     public bool PadGroups { get; init; }
 
+    /// <summary>
+    /// The number format of the graph: float32, or INT8 (QDQ: uint8 activations, int8 per-channel weights) with ranges
+    /// measured on calibration inputs, which needs a fixed square <see cref="Size"/>.
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.Float32;
+
     /// <summary>Checks the values; <see cref="InvalidOptionException"/> names the first one out of range.</summary>
     public void Validate()
     {
@@ -76,13 +84,18 @@ public sealed record OnnxExportOptions
 
         foreach (var (name, side) in new[] { (nameof(Height), Height), (nameof(Width), Width) })
         {
-            if (side is < 16 or > Imaging.ImageDecoder.MaxSide)
+            if (side is < 16 or > Limits.MaxInputSide)
             {
-                throw new InvalidOptionException(name, $"must be from 16 to {Imaging.ImageDecoder.MaxSide} pixels when fixed (got {side})");
+                throw new InvalidOptionException(name, $"must be from 16 to {Limits.MaxInputSide} pixels when fixed (got {side})");
             }
+        }
+
+        if (Precision is not (Precision.Float32 or Precision.Int8))
+        {
+            throw new InvalidOptionException(nameof(Precision), $"must be fp32 or int8 for an ONNX export (got {Precision.Name()})");
         }
     }
 
     /// <summary>A short text naming every option, for cache keys.</summary>
-    public string Key => $"opset{Opset}-b{Batch?.ToString() ?? "n"}-h{Height?.ToString() ?? "n"}-w{Width?.ToString() ?? "n"}-e{(Embedding ? 1 : 0)}-st{(Stages ? 1 : 0)}{(LastStage is { } last ? $"-l{last}" : "")}-g{(GroupFirstBlock ? 1 : 0)}-p{(PadGroups ? 1 : 0)}";
+    public string Key => $"opset{Opset}-b{Batch?.ToString() ?? "n"}-h{Height?.ToString() ?? "n"}-w{Width?.ToString() ?? "n"}-e{(Embedding ? 1 : 0)}-st{(Stages ? 1 : 0)}{(LastStage is { } last ? $"-l{last}" : "")}-g{(GroupFirstBlock ? 1 : 0)}-p{(PadGroups ? 1 : 0)}-{Precision.Name()}";
 }

@@ -13,7 +13,7 @@ namespace Res2Net.Export;
 /// calibration; convolution weights int8, symmetric, one scale per output channel; biases int32 at the product scale.
 /// The head (global pooling, classifier) stays float32.
 /// </summary>
-public static class OnnxQuantizer
+internal static class OnnxQuantizer
 {
     private const int Float = (int)TensorProto.Types.DataType.Float;
     private const int UInt8 = (int)TensorProto.Types.DataType.Uint8;

@@ -18,27 +18,37 @@ public static class TritonRepository
     /// <summary>The longest a request waits in Triton's queue for others to batch with (5 ms, as <c>res2net serve</c>).</summary>
     public const int MaxQueueDelayMicroseconds = 5000;
 
-    /// <summary>Writes the repository entry of <paramref name="graph"/>; returns the model's folder.</summary>
-    /// <param name="graph">The exported graph, with a dynamic batch dimension.</param>
-    /// <param name="metadata">What the model is for (its name names the Triton model; class names become labels.txt).</param>
+    /// <summary>
+    /// Exports <paramref name="model"/> into a Triton model repository (its graph with a dynamic batch, at the fixed
+    /// size of <paramref name="options"/> or else of the model's own input), and returns the model's folder.
+    /// </summary>
+    /// <param name="model">The model; its registered name names the Triton model, its class names become labels.txt.</param>
     /// <param name="repository">The model repository folder (made if missing).</param>
+    /// <param name="options">How the graph is exported (its batch stays dynamic); null: float32 at the model's input size.</param>
     /// <param name="maxBatch">Triton's max_batch_size: the most images it batches into one run.</param>
-    /// <exception cref="InvalidOptionException">The batch size is out of range or the graph's batch dimension is fixed.</exception>
-    public static string Write(ModelProto graph, ModelMetadata metadata, string repository, int maxBatch = 8)
+    /// <param name="calibration">INT8 only: representative inputs, normalised as the model takes them.</param>
+    /// <param name="cancellationToken">Stops calibration between batches.</param>
+    /// <exception cref="InvalidOptionException">The batch size is out of range or the options fix the batch dimension.</exception>
+    public static string Write(Res2NetBackbone model, string repository, OnnxExportOptions? options = null, int maxBatch = 8,
+        IEnumerable<FloatTensor>? calibration = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(repository);
         if (maxBatch is < 1 or > 1024)
         {
             throw new InvalidOptionException("MaxBatch", $"must be from 1 to 1,024 (got {maxBatch})");
         }
 
-        if (graph.Graph.Input.Any(i => Dims(i)[0] > 0))
+        options ??= new OnnxExportOptions();
+        if (options.Batch is not null)
         {
             throw new InvalidOptionException("Batch", "must be dynamic for a Triton repository (Triton batches requests itself)");
         }
 
+        // Triton's dims are fixed: the input size the weights were trained for, unless another is asked for.
+        options = options with { Size = options.Size ?? model.Metadata.Preprocess.InputSize };
+        var graph = OnnxExporter.Build(model, options, calibration, cancellationToken);
+        var metadata = model.Metadata with { Preprocess = model.Metadata.Preprocess with { InputSize = options.Size!.Value } };
         var name = metadata.Model;
         var folder = Path.Combine(repository, name);
         Directory.CreateDirectory(Path.Combine(folder, "1"));

@@ -3,4 +3,4 @@ namespace Res2Net.Export;
 /// <summary>The observed range of one value of the graph during calibration.</summary>
 /// <param name="Min">The smallest value seen.</param>
 /// <param name="Max">The largest value seen.</param>
-public readonly record struct ValueRange(float Min, float Max);
+internal readonly record struct ValueRange(float Min, float Max);

@@ -8,7 +8,7 @@ namespace Res2Net.Models;
 /// Deep Layer Aggregation with Res2Net or Res2NeXt blocks (Res2Net-DLA-60, Res2NeXt-DLA-60), as the official dla.py:
 /// base_layer, level0..level5 (level2..level5 are aggregation trees), a 1x1 convolution as classifier.
 /// </summary>
-public sealed class DlaModel : Res2NetBackbone
+public sealed partial class DlaModel : Res2NetBackbone
 {
     private readonly Sequential base_layer;
     private readonly Sequential level0;
@@ -18,14 +18,9 @@ public sealed class DlaModel : Res2NetBackbone
     private Conv2dLayer? fc;
     private DlaConfig config;
 
-    /// <summary>Builds the network described by <paramref name="config"/>, with freshly initialised weights.</summary>
-    public DlaModel(DlaConfig config) : base(nameof(DlaModel))
+    /// <summary>Builds the network described by <paramref name="config"/> (checked), with LibTorch's default initial weights: initialise or load them next.</summary>
+    internal DlaModel(DlaConfig config) : base(nameof(DlaModel))
     {
-        if (config.Levels.Count != 6 || config.Channels.Count != 6)
-        {
-            throw new ArgumentException("A DLA configuration names six levels and six channel counts (level0..level5).");
-        }
-
         this.config = config;
         var ch = config.Channels;
         base_layer = Sequential(
@@ -63,8 +58,6 @@ public sealed class DlaModel : Res2NetBackbone
             fc = new Conv2dLayer(NumFeatures, config.NumClasses, kernelSize: 1, bias: true);
             register_module("fc", fc);
         }
-
-        InitializeWeights();
     }
 
     /// <inheritdoc/>
@@ -135,7 +128,7 @@ public sealed class DlaModel : Res2NetBackbone
     }
 
     /// <inheritdoc/>
-    protected override void ReplaceClassifier(int numClasses)
+    private protected override void ReplaceClassifier(int numClasses)
     {
         if (fc is not null)
         {

@@ -1,4 +1,7 @@
+using Res2Net.Engines;
+using Res2Net.Export;
 using Res2Net.Imaging;
+using Res2Net.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,10 +17,32 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
     private IReadOnlyList<string> classNames = [];
 
     /// <summary>A backbone module named <paramref name="name"/>; loads LibTorch and applies the runtime settings first.</summary>
-    protected Res2NetBackbone(string name) : base(name)
+    private protected Res2NetBackbone(string name) : base(name)
     {
         TorchRuntime.Initialize();
     }
+
+    /// <summary>
+    /// Builds a model, the one way to get one for training, fine-tuning, export or your own TorchSharp code: a
+    /// registered model's published weights (downloaded once into the cache), a checkpoint, or an untrained
+    /// architecture (random weights only when asked for, as timm's <c>pretrained=False</c>). With another class count the
+    /// classifier is freshly initialised (fine-tuning); with one input channel from RGB weights, the stem's filters are
+    /// summed over colour (timm's <c>in_chans=1</c>). An ONNX file is not a source of a model to train.
+    /// </summary>
+    /// <param name="source">What to build.</param>
+    /// <param name="options">Classes, input channels, form and cache; null: the weights' own.</param>
+    /// <param name="progress">Hears a download's progress.</param>
+    /// <param name="cancellationToken">Stops a download.</param>
+    /// <exception cref="Res2NetException">The source cannot be read or downloaded, or the options do not fit it.</exception>
+    public static Task<Res2NetBackbone> CreateAsync(ModelSource source, BackboneOptions? options = null, IProgress<DownloadProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        ModelBuilder.CreateAsync(source, options ?? new BackboneOptions(), progress, cancellationToken);
+
+    /// <summary>
+    /// Writes the model's weights, strictly loadable by PyTorch (<c>load_state_dict(strict=True)</c>), with its
+    /// <see cref="Metadata"/>: the container follows the extension (.pth, .pt, .bin, .ckpt: torch zip; .safetensors).
+    /// </summary>
+    public void Save(string path) => ModelWeights.Save(this, path);
 
     /// <summary>The registered name the model was created under, if any.</summary>
     public string? ModelName { get; internal set; }
@@ -32,6 +57,12 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
     /// <summary>The evaluation transform the weights expect (the registry's for a registered model).</summary>
     public PreprocessConfig Preprocess { get; set; } = PreprocessConfig.ImageNet;
 
+    /// <summary>The published weights the model's weights are, or were fine-tuned from (see <see cref="ModelMetadata.Pretrained"/>).</summary>
+    public string? Pretrained { get; internal set; }
+
+    /// <summary>The license the weights come under (see <see cref="ModelMetadata.License"/>); it stays through fine-tuning.</summary>
+    public string? License { get; internal set; }
+
     /// <summary>
     /// What the model is, as files written from it record it (see <see cref="ModelMetadata"/>): its registered name, input
     /// channels, classes with their names, and its preprocessing normalised over its input channels.
@@ -43,8 +74,31 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
         NumClasses = Config.NumClasses,
         ClassNames = ClassNames.Count == Config.NumClasses ? ClassNames : [],
         Preprocess = Preprocess.ForChannels(Config.InChannels),
-        OutputStride = Stages.Count > 0 ? Stages[^1].Reduction : 32,
+        OutputStride = Config.OutputStride,
+        Pretrained = Pretrained,
+        License = License,
     };
+
+    /// <summary>
+    /// Takes what a metadata record says of the weights: the registered name, the class names and transform where
+    /// they fit the network, and where the weights come from and under which license.
+    /// </summary>
+    internal void Describe(ModelMetadata metadata)
+    {
+        ModelName = metadata.Model;
+        if (metadata.ClassNames.Count == Config.NumClasses)
+        {
+            ClassNames = metadata.ClassNames;
+        }
+
+        if (metadata.InChannels == Config.InChannels)
+        {
+            Preprocess = metadata.Preprocess;
+        }
+
+        Pretrained = metadata.Pretrained;
+        License = metadata.License;
+    }
 
     /// <summary>The configuration the model was built from (its class count follows <see cref="ResetClassifier"/>).</summary>
     public abstract ModelConfig Config { get; }
@@ -71,7 +125,7 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
     public IReadOnlyList<StageInfo> FeatureInfo => Stages;
 
     /// <summary>Throws unless 1 &lt;= <paramref name="count"/> &lt;= the number of stages.</summary>
-    protected void CheckStageCount(int count)
+    private protected void CheckStageCount(int count)
     {
         if (count < 1 || count > Stages.Count)
         {
@@ -95,10 +149,19 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Replaces the classifier (see <see cref="ResetClassifier"/>) and records the new class count in <see cref="Config"/>.</summary>
-    protected abstract void ReplaceClassifier(int numClasses);
+    private protected abstract void ReplaceClassifier(int numClasses);
 
     /// <summary>Names of the classifier's parameters (left out when a checkpoint's classifier does not fit).</summary>
     public abstract IReadOnlyList<string> ClassifierKeys { get; }
+
+    /// <summary>
+    /// Writes the family's graph up to stage <paramref name="lastStage"/> (batch norm folded), from <paramref name="input"/>;
+    /// returns the last feature map's value and each stage's.
+    /// </summary>
+    internal abstract (string Features, IReadOnlyList<string> Stages) WriteOnnx(OnnxWriter writer, string input, int lastStage);
+
+    /// <summary>Writes the classifier over the pooled features (<paramref name="pooled"/>: N x C x 1 x 1; <paramref name="embedding"/>: N x C) as <paramref name="output"/>.</summary>
+    internal abstract string WriteOnnxClassifier(OnnxWriter writer, string pooled, string embedding, string output);
 
     /// <summary>The pooled embedding (N, NumFeatures).</summary>
     public Tensor ForwardEmbedding(Tensor x)
@@ -163,12 +226,12 @@ public abstract class Res2NetBackbone : nn.Module<Tensor, Tensor>
     public virtual bool HasStemInferencePlan => false;
 
     /// <summary>Folds the layers before the first block for the inference path, in float32 (default: nothing to fold).</summary>
-    protected virtual void PrepareStemInference()
+    private protected virtual void PrepareStemInference()
     {
     }
 
     /// <summary>Casts what <see cref="PrepareStemInference"/> folded.</summary>
-    protected virtual void ConvertStemInference(ScalarType dtype)
+    private protected virtual void ConvertStemInference(ScalarType dtype)
     {
     }
 

@@ -13,7 +13,7 @@ public sealed partial class Res2NetModel
     public override bool HasStemInferencePlan => stemPlan is not null;
 
     /// <inheritdoc/>
-    protected override void PrepareStemInference()
+    private protected override void PrepareStemInference()
     {
         DropStemInference();
         using var noGrad = no_grad();
@@ -21,7 +21,7 @@ public sealed partial class Res2NetModel
     }
 
     /// <inheritdoc/>
-    protected override void ConvertStemInference(ScalarType dtype) => stemPlan?.ConvertTo(dtype);
+    private protected override void ConvertStemInference(ScalarType dtype) => stemPlan?.ConvertTo(dtype);
 
     private void DropStemInference()
     {

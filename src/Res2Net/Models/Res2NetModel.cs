@@ -20,10 +20,9 @@ public sealed partial class Res2NetModel : Res2NetBackbone
     private Linear? fc;
     private Res2NetConfig config;
 
-    /// <summary>Builds the network described by <paramref name="config"/>, with freshly initialised weights.</summary>
-    public Res2NetModel(Res2NetConfig config) : base(nameof(Res2NetModel))
+    /// <summary>Builds the network described by <paramref name="config"/> (checked), with LibTorch's default initial weights: initialise or load them next.</summary>
+    internal Res2NetModel(Res2NetConfig config) : base(nameof(Res2NetModel))
     {
-        config.Validate();
         this.config = config;
 
         (conv1, var stemReduction) = BuildStem(config);
@@ -72,8 +71,6 @@ public sealed partial class Res2NetModel : Res2NetBackbone
             fc = Layers.Linear(NumFeatures, config.NumClasses);
             register_module("fc", fc);
         }
-
-        InitializeWeights();
     }
 
     /// <inheritdoc/>
@@ -132,7 +129,7 @@ public sealed partial class Res2NetModel : Res2NetBackbone
     }
 
     /// <inheritdoc/>
-    protected override void ReplaceClassifier(int numClasses)
+    private protected override void ReplaceClassifier(int numClasses)
     {
         if (fc is not null)
         {

@@ -23,7 +23,7 @@ internal static class CifarReader
         foreach (var file in files)
         {
             // A CIFAR batch is 30.7 MB; a FIFO, a device or gigabytes are not one.
-            var bytes = InputFiles.ReadAllBytes(file, 256L << 20, "CIFAR batch");
+            var bytes = InputFiles.ReadAllBytes(file, Limits.MaxCifarBatchBytes, "CIFAR batch");
             if (bytes.Length == 0 || bytes.Length % record != 0)
             {
                 throw new DatasetFormatException(

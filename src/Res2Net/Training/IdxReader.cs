@@ -76,7 +76,6 @@ internal static class IdxReader
     }
 
     /// <summary>The largest IDX array read (Fashion-MNIST's training images are 47 MB).</summary>
-    private const long MaxBytes = 1L << 30;
 
     private static (int[] Dims, byte[] Data) ReadArray(Stream raw, string name)
     {
@@ -118,9 +117,9 @@ internal static class IdxReader
                 total *= dims[i];
             }
 
-            if (total > MaxBytes)
+            if (total > Limits.MaxIdxBytes)
             {
-                throw new DatasetFormatException($"{name}: its header promises {total:N0} bytes, more than the {MaxBytes:N0} a dataset file may hold.");
+                throw new DatasetFormatException($"{name}: its header promises {total:N0} bytes, more than the {Limits.MaxIdxBytes:N0} a dataset file may hold.");
             }
 
             // Read what is there before trusting the header, so a lying header costs no huge allocation, and no more than

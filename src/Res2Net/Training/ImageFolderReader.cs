@@ -35,7 +35,7 @@ internal static class ImageFolderReader
             {
                 var image = ImageDecoder.Decode(file);
                 var scale = (double)storeSize / Math.Min(image.Width, image.Height);
-                if (image.Width * scale * (image.Height * scale) > ImageDecoder.MaxResizedPixels)
+                if (image.Width * scale * (image.Height * scale) > Limits.MaxResizedPixels)
                 {
                     // A 1 x 60000 strip resized to a short side of 32 would be 2 million pixels long.
                     throw new DatasetFormatException($"{file}: its sides ({image.Width}x{image.Height}) are too unequal to resize to {storeSize} pixels.");

@@ -10,7 +10,6 @@ internal static class MetricsLog
     public const string FileName = "metrics.jsonl";
 
     /// <summary>The largest log read: one line of about 250 bytes per epoch, for the most epochs a run may have.</summary>
-    private const long MaxBytes = 32L << 20;
 
     /// <summary>
     /// Writes the epochs so far, the whole log anew through <see cref="AtomicFile"/> (a few KB): a link or FIFO planted
@@ -29,7 +28,7 @@ internal static class MetricsLog
             return [];
         }
 
-        var text = System.Text.Encoding.UTF8.GetString(InputFiles.ReadAllBytes(path, MaxBytes, "metrics log"));
+        var text = System.Text.Encoding.UTF8.GetString(InputFiles.ReadAllBytes(path, Limits.MaxMetricsLogBytes, "metrics log"));
         var result = new List<EpochMetrics>();
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {

@@ -68,20 +68,12 @@ public sealed class Trainer
         var initial = options.InitialWeights is null ? null : ModelCheckpoint.Read(options.InitialWeights, info.Name);
         var inChannels = initial is null || options.GrayscaleStem ? data.Train.Channels : initial.Metadata.InChannels;
 
-        using var model = info.Create(data.Train.NumClasses, inChannels);
-        using (var generator = new Generator((ulong)(uint)options.Seed))
-        {
-            // A private generator: the global one may be drawn from by other threads between seeding and use.
-            model.InitializeWeights(generator);
-        }
-
+        var build = new BackboneOptions { NumClasses = data.Train.NumClasses, InChannels = inChannels, Seed = options.Seed };
+        using var model = initial is not null && resumedModel is null ? ModelBuilder.FromCheckpoint(initial, build)
+            : ModelBuilder.Untrained(ModelSource.Untrained(info.Name), build);
         if (resumedModel is not null)
         {
             ModelWeights.Load(model, resumedModel, stateFile!);
-        }
-        else if (initial is not null)
-        {
-            LoadPretrained(model, initial.StateDict, options.InitialWeights!, inChannels);
         }
 
         var frozen = FrozenModules(model, options.FreezeBackbone ? model.Stages.Count : options.FreezeStages);
@@ -302,12 +294,12 @@ public sealed class Trainer
         return Evaluate(model, maker, test.Count, batchSize);
     }
 
-    /// <summary>The same on any inference engine (e.g. an INT8 ONNX export), normalised as the engine's metadata records.</summary>
-    public static EvalResult Evaluate(IInferenceEngine engine, ImageDataset test, int batchSize = 500, int? imageSize = null)
+    /// <summary>The same on a model opened for inference (e.g. an INT8 ONNX export), normalised as its metadata records.</summary>
+    public static EvalResult Evaluate(Predictor predictor, ImageDataset test, int batchSize = 500, int? imageSize = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(engine);
-        var maker = new BatchMaker(test, engine.Metadata.InChannels, imageSize ?? Math.Min(test.Height, test.Width), engine.Metadata.Preprocess);
-        return Evaluate(x => engine.Logits(x.ToFloatTensor()).ToTensor(), maker, test.Count, batchSize);
+        ArgumentNullException.ThrowIfNull(predictor);
+        var maker = new BatchMaker(test, predictor.Metadata.InChannels, imageSize ?? Math.Min(test.Height, test.Width), predictor.Metadata.Preprocess);
+        return Evaluate(x => predictor.Logits(x.ToFloatTensor(), cancellationToken).ToTensor(), maker, test.Count, batchSize);
     }
 
     private static EvalResult Evaluate(Res2NetBackbone model, BatchMaker maker, int count, int batchSize)
@@ -471,29 +463,6 @@ public sealed class Trainer
                 }
             }
         }
-    }
-
-    private static void LoadPretrained(Res2NetBackbone model, IReadOnlyDictionary<string, TensorData> checkpoint, string path, int inChannels)
-    {
-        if (inChannels == 1)
-        {
-            // A 1-channel stem from RGB filters: their sum over colour sees a gray image as the RGB model saw it.
-            var adapted = new Dictionary<string, TensorData>(checkpoint);
-            var targetShapes = ModelWeights.StateDict(model).ToDictionary(e => e.Key, e => e.Value.shape);
-            foreach (var (key, t) in checkpoint)
-            {
-                if (t.Shape.Length == 4 && t.Shape[1] == 3 && targetShapes.TryGetValue(key, out var s) && s.Length == 4 && s[1] == 1)
-                {
-                    using var w = t.ToTensor();
-                    using var summed = w.sum(1, keepdim: true);
-                    adapted[key] = summed.ToTensorData();
-                }
-            }
-
-            checkpoint = adapted;
-        }
-
-        ModelWeights.Load(model, checkpoint, Path.GetFileName(path), new LoadOptions { SkipMismatchedClassifier = true });
     }
 
     /// <summary>

@@ -60,8 +60,8 @@ internal sealed record TrainingProgress
 
         var o = Options ?? throw new CheckpointFormatException($"{source}: its progress has no options; the state is damaged.");
         Field(Models.ModelRegistry.TryGet(Model, out _) && Model == o.Model, "Model", $"'{Model}'");
-        Field(NumClasses is >= 1 and <= Models.ModelMetadata.MaxClasses, "NumClasses", NumClasses);
-        Field(InChannels is >= 1 and <= ModelWeights.MaxInChannels, "InChannels", InChannels);
+        Field(NumClasses is >= 1 and <= Limits.MaxClasses, "NumClasses", NumClasses);
+        Field(InChannels is >= 1 and <= Limits.MaxInChannels, "InChannels", InChannels);
         Field(ImageSize is >= 8 and <= 1024, "ImageSize", ImageSize);
         Field(EpochsDone is >= 0 and < 100_000, "EpochsDone", EpochsDone);
         Field(StepInEpoch >= 0, "StepInEpoch", StepInEpoch);
@@ -115,7 +115,6 @@ internal static class TrainingCheckpoint
     private const string ProgressKey = "progress_json";
 
     /// <summary>The largest progress record read: it holds a few dozen numbers.</summary>
-    private const int MaxProgressBytes = 64 * 1024;
 
     // -Infinity is the best top-1 before the first evaluation: a run stopped in its first epoch must save it too.
     private static readonly JsonSerializerOptions JsonOptions = new()
@@ -143,7 +142,7 @@ internal static class TrainingCheckpoint
             throw new CheckpointFormatException($"{path} is not a res2net training state: it has no {ProgressKey} entry.");
         }
 
-        if (meta.Data.Length > MaxProgressBytes)
+        if (meta.Data.Length > Limits.MaxTrainingProgressBytes)
         {
             throw new CheckpointFormatException($"{path}: its {ProgressKey} entry is {meta.Data.Length:N0} bytes; a training state's is a few hundred.");
         }

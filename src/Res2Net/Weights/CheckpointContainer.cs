@@ -1,7 +1,7 @@
 namespace Res2Net.Weights;
 
 /// <summary>The container of a weights file.</summary>
-public enum CheckpointContainer
+internal enum CheckpointContainer
 {
     /// <summary>torch.save's zip format (PyTorch 1.6 and later).</summary>
     PyTorchZip,

@@ -5,7 +5,7 @@ namespace Res2Net.Weights;
 /// <see cref="OrderedDictionary{TKey,TValue}"/>, lists <see cref="List{T}"/>, tuples <c>object?[]</c>,
 /// tensors and bare storages <see cref="TensorData"/>; numbers, strings, bools and bytes stay as they are.
 /// </summary>
-public sealed class CheckpointContents
+internal sealed class CheckpointContents
 {
     internal CheckpointContents(string container, object? root, IReadOnlyList<KeyValuePair<string, TensorData>> tensors)
     {

@@ -4,7 +4,7 @@ using static Res2Net.Weights.CheckpointFormatException;
 namespace Res2Net.Weights;
 
 /// <summary>Reads a state dict from any supported file by its content, and writes one by extension.</summary>
-public static class CheckpointFile
+internal static class CheckpointFile
 {
     /// <summary>The container of a weights file, judged by its first bytes (not its name).</summary>
     /// <exception cref="CheckpointFormatException">The file is none of the supported containers.</exception>

@@ -7,7 +7,7 @@ namespace Res2Net.Weights;
 /// official keys (docs/backbones.md lists the rules and where they come from). Detector checkpoints keep only their
 /// backbone: "backbone." (mmdetection) or "backbone.bottom_up." (detectron2); the neck and heads are left out.
 /// </summary>
-public static partial class CheckpointLayouts
+internal static partial class CheckpointLayouts
 {
     private const string Mmdetection = "backbone.";
     private const string Detectron2 = "backbone.bottom_up.";

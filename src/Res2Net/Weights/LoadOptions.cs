@@ -1,7 +1,7 @@
 namespace Res2Net.Weights;
 
 /// <summary>How a state dict is matched to a model.</summary>
-public sealed record LoadOptions
+internal sealed record LoadOptions
 {
     /// <summary>The default: strict, as PyTorch's <c>load_state_dict(strict=True)</c>.</summary>
     public static LoadOptions Default { get; } = new();

@@ -1,3 +1,5 @@
+using Res2Net.Engines;
+using Res2Net.IO;
 using Res2Net.Models;
 
 namespace Res2Net.Weights;
@@ -5,17 +7,17 @@ namespace Res2Net.Weights;
 /// <summary>
 /// A checkpoint read and understood: which registered model its tensors are for, with how many classes and input
 /// channels, and what the weights are for (<see cref="ModelMetadata"/>, as the file records it or, for files from
-/// elsewhere such as the official .pth files, as inferred from its shapes and a <c>classes.txt</c> beside it). The
-/// one way every engine, command and the trainer open a checkpoint: shapes are checked against the registered model
-/// before any model is built, so a file cannot make the library allocate what its own data does not hold.
+/// elsewhere, inferred from its shapes, from its hash when it is a published file, and from a <c>classes.txt</c> beside
+/// it). The one way from a checkpoint file to a model: shapes are checked against the registered model before any
+/// model is built, so a file cannot make the library allocate what its own data does not hold.
 /// </summary>
 public sealed class ModelCheckpoint
 {
     private ModelCheckpoint(string path, ModelInfo model, ModelMetadata metadata, bool recorded, IReadOnlyDictionary<string, TensorData> stateDict,
-        CheckpointLayout layout)
+        CheckpointLayout layout, BlockStyle? style = null)
     {
         Layout = layout;
-        Style = layout switch
+        Style = style ?? layout switch
         {
             CheckpointLayout.MMDetection => BlockStyle.MMDetection,
             CheckpointLayout.Detectron2 => BlockStyle.Detectron2,
@@ -34,7 +36,7 @@ public sealed class ModelCheckpoint
     /// <summary>The registered model the tensors are for.</summary>
     public ModelInfo Model { get; }
 
-    /// <summary>What the weights are for: classes and their names, input channels, preprocessing.</summary>
+    /// <summary>What the weights are for: classes and their names, input channels, preprocessing, origin and license.</summary>
     public ModelMetadata Metadata { get; }
 
     /// <summary>Whether the file recorded <see cref="Metadata"/> (written by this library) rather than it being inferred.</summary>
@@ -47,25 +49,21 @@ public sealed class ModelCheckpoint
     public CheckpointLayout Layout { get; }
 
     /// <summary>
-    /// The blocks <see cref="CreateModel"/> builds: by default those the weights were trained with (mmdetection's and
+    /// The blocks <see cref="CreateModel()"/> builds: by default those the weights were trained with (mmdetection's and
     /// detectron2's checkpoints come from their own forms of the block, see <see cref="BlockStyle"/>; everything else
     /// from the official one).
     /// </summary>
-    public BlockStyle Style { get; private init; }
+    public BlockStyle Style { get; }
 
-    /// <summary>The output stride <see cref="CreateModel"/> builds with: by default the one the metadata records (32 for the ImageNet models).</summary>
+    /// <summary>The output stride <see cref="CreateModel()"/> builds with: by default the one the metadata records (32 for the ImageNet models).</summary>
     public int OutputStride => Metadata.OutputStride;
 
     /// <summary>The same checkpoint, built with another output stride (8, 16 or 32, ImageNet ResNet-style models) or block style.</summary>
+    /// <exception cref="InvalidOptionException">The model's family has no such form; checked before anything is built.</exception>
     public ModelCheckpoint With(int? outputStride = null, BlockStyle? style = null)
     {
-        // Checked now, so that an impossible stride or style fails before anything is built.
-        Model.Configure(Metadata.NumClasses, Metadata.InChannels, outputStride, style ?? Style);
-
-        return new ModelCheckpoint(Path, Model, Metadata with { OutputStride = outputStride ?? OutputStride }, MetadataRecorded, StateDict, Layout)
-        {
-            Style = style ?? Style,
-        };
+        var config = Model.Configure(Metadata.NumClasses, Metadata.InChannels, outputStride ?? OutputStride, style ?? Style);
+        return new ModelCheckpoint(Path, Model, Metadata with { OutputStride = config.OutputStride }, MetadataRecorded, StateDict, Layout, config.Style);
     }
 
     /// <summary>
@@ -82,55 +80,81 @@ public sealed class ModelCheckpoint
         var (layout, tensors) = CheckpointLayouts.ToOfficial(CheckpointFile.ReadStateDict(path, out var json), name);
         var recorded = json is null ? null : ModelMetadata.FromJson(json, name);
         var info = Resolve(name, tensors, recorded, modelName);
-
-        int classes, channels;
-        if (recorded is not null)
-        {
-            (classes, channels) = (recorded.NumClasses, recorded.InChannels);
-        }
-        else
-        {
-            var inferred = tensors.TryGetValue(ModelWeights.ClassifierKeys(info)[0], out var w) && w.Shape.Length > 0 ? w.Shape[0] : 0;
-            if (inferred > ModelMetadata.MaxClasses)
-            {
-                throw new WeightsMismatchException($"{name}: its classifier has {inferred:N0} classes, more than the {ModelMetadata.MaxClasses:N0} a model may have.");
-            }
-
-            classes = (int)inferred;
-            var stem = ModelWeights.StemChannels(info, tensors) ?? info.Config.InChannels;
-            if (stem is < 1 or > ModelWeights.MaxInChannels)
-            {
-                throw new WeightsMismatchException($"{name}: its stem takes {stem} input channels; a model takes 1 to {ModelWeights.MaxInChannels}.");
-            }
-
-            channels = stem;
-        }
+        var (classes, channels) = recorded is not null ? (recorded.NumClasses, recorded.InChannels) : ModelWeights.Infer(info, tensors, name);
 
         // Every key and shape against the model's signature, before anything is allocated.
         ModelWeights.Check(ModelWeights.Shapes(info, classes, channels), ModelWeights.ClassifierKeys(info), tensors, LoadOptions.Default, () => info.Name, classes, name);
 
-        var metadata = recorded is not null
-            ? recorded with { Model = info.Name }
+        var metadata = recorded is not null ? recorded with { Model = info.Name }
+            : Published(path, info, classes, channels) is { } published ? info.MetadataOf(published)
             : info.DefaultMetadata(classes, channels);
         if (metadata.ClassNames.Count == 0 && classes > 0)
         {
             // Not recorded (a file from elsewhere, or saved without names): a classes.txt beside the file may have them.
             metadata = metadata with { ClassNames = ImageNetLabels.For(classes, path) };
         }
+
         return new ModelCheckpoint(path, info, metadata, recorded is not null, tensors, layout);
     }
 
     /// <summary>
-    /// Builds the model (with <see cref="OutputStride"/> and <see cref="Style"/>) and loads the weights, strictly unless
-    /// <paramref name="options"/> says otherwise, with the metadata.
+    /// Describes a checkpoint without requiring that it fits a model: its container, key layout, tensors, and the
+    /// registered models its shapes fit.
     /// </summary>
-    public Res2NetBackbone CreateModel(LoadOptions? options = null)
+    /// <exception cref="CheckpointFormatException">The file cannot be read.</exception>
+    public static CheckpointInfo Inspect(string path)
     {
-        var model = Model.Create(Metadata.NumClasses, Metadata.InChannels, OutputStride, Style);
+        ArgumentNullException.ThrowIfNull(path);
+        var container = CheckpointFile.Detect(path);
+        var tensors = CheckpointFile.ReadStateDict(path);
+        var (layout, official) = CheckpointLayouts.ToOfficial(tensors, System.IO.Path.GetFileName(path));
+        var statistics = new[] { "num_batches_tracked", "running_mean", "running_var" };
+        return new CheckpointInfo
+        {
+            Path = path,
+            Container = container switch
+            {
+                CheckpointContainer.PyTorchZip => "pytorch-zip",
+                CheckpointContainer.PyTorchLegacy => "pytorch-legacy",
+                _ => "safetensors",
+            },
+            Layout = layout,
+            TensorCount = tensors.Count,
+            OfficialTensorCount = official.Count,
+            DTypeCounts = tensors.Values.GroupBy(t => t.DType).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count()),
+            Bytes = tensors.Values.Sum(t => (long)t.Data.Length),
+            Parameters = tensors.Where(t => !statistics.Any(s => t.Key.EndsWith(s, StringComparison.Ordinal))).Sum(t => t.Value.NumElements),
+            Fits = [.. ModelWeights.FindMatchingModels(official).Select(m => (m.Model.Name, m.NumClasses))],
+        };
+    }
+
+    /// <summary>
+    /// The local path of published weights (<c>name</c> or <c>name.tag</c>, see <see cref="ModelRegistry.GetPretrained"/>),
+    /// downloaded first into the cache if needed and checked against the published hash.
+    /// </summary>
+    /// <exception cref="UnknownModelException">No such model or weights.</exception>
+    /// <exception cref="Caching.WeightsDownloadException">The download failed or was refused; nothing is left behind.</exception>
+    public static async Task<string> DownloadAsync(string name, ModelCacheOptions? cache = null, IProgress<DownloadProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var (info, weights) = ModelRegistry.GetPretrained(name);
+        using var weightsCache = new Caching.WeightsCache(cache ?? new ModelCacheOptions());
+        return await weightsCache.GetAsync(weights, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Builds the model (with <see cref="OutputStride"/> and <see cref="Style"/>) and loads the weights strictly, with the
+    /// metadata. The network is not initialised first: every weight is overwritten.
+    /// </summary>
+    public Res2NetBackbone CreateModel() => CreateModel(LoadOptions.Default);
+
+    internal Res2NetBackbone CreateModel(LoadOptions options)
+    {
+        var model = ModelFamilies.Network(Model.Configure(Metadata.NumClasses, Metadata.InChannels, OutputStride, Style));
         try
         {
             ModelWeights.Load(model, StateDict, System.IO.Path.GetFileName(Path), options);
-            ModelWeights.Describe(model, Metadata);
+            model.Describe(Metadata);
             return model;
         }
         catch
@@ -138,6 +162,22 @@ public sealed class ModelCheckpoint
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The published weights this file is, when it records nothing of itself but has their shapes and their hash (the
+    /// official .pth files); the hash is read once per process.
+    /// </summary>
+    private static PretrainedConfig? Published(string path, ModelInfo info, int classes, int channels)
+    {
+        var candidates = info.Pretrained.Where(p => p.NumClasses == classes && channels == info.Config.InChannels).ToList();
+        if (candidates.Count == 0)
+        {
+            return null;
+        }
+
+        var hash = FileHashes.Sha256(path, "checkpoint");
+        return candidates.FirstOrDefault(p => hash.StartsWith(p.Sha256Prefix, StringComparison.Ordinal));
     }
 
     private static ModelInfo Resolve(string name, IReadOnlyDictionary<string, TensorData> tensors, ModelMetadata? recorded, string? modelName)

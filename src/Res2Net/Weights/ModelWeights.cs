@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Res2Net.Weights;
 
 /// <summary>Reads and writes a model's weights in PyTorch's key layout.</summary>
-public static class ModelWeights
+internal static class ModelWeights
 {
     /// <summary>The model's state dict in PyTorch's order: per module its parameters, then its buffers, then its children.</summary>
     public static List<KeyValuePair<string, Tensor>> StateDict(nn.Module model)
@@ -16,18 +16,18 @@ public static class ModelWeights
     }
 
     /// <summary>
-    /// Reads a checkpoint file (any supported container, any <see cref="CheckpointLayout"/>) into the model. When the file records its
-    /// <see cref="ModelMetadata"/>, the model takes its class names and preprocessing from it.
+    /// Reads a checkpoint file (any supported container, any <see cref="CheckpointLayout"/>) into a network built from a
+    /// configuration of one's own; when the file records its metadata, the model takes its class names and transform.
     /// </summary>
     public static void Load(Res2NetBackbone model, string path, LoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var (_, checkpoint) = CheckpointLayouts.ToOfficial(CheckpointFile.ReadStateDict(path, out var json), Path.GetFileName(path));
-        var recorded = json is null ? null : ModelMetadata.FromJson(json, Path.GetFileName(path));
-        Load(model, checkpoint, Path.GetFileName(path), options);
-        if (recorded is not null)
+        var name = Path.GetFileName(path);
+        var (_, checkpoint) = CheckpointLayouts.ToOfficial(CheckpointFile.ReadStateDict(path, out var json), name);
+        Load(model, checkpoint, name, options);
+        if (json is not null)
         {
-            Describe(model, recorded);
+            model.Describe(ModelMetadata.FromJson(json, name));
         }
     }
 
@@ -61,25 +61,11 @@ public static class ModelWeights
     /// Writes the model's state dict; the container follows the extension (.pth/.pt/.bin/.ckpt or .safetensors). A
     /// <see cref="Res2NetBackbone"/>'s <see cref="Res2NetBackbone.Metadata"/> goes into the file too.
     /// </summary>
-    public static void Save(nn.Module model, string path)
+    internal static void Save(nn.Module model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
         CheckpointFile.Write(path, StateDict(model).Select(e => KeyValuePair.Create(e.Key, e.Value.ToTensorData())),
             (model as Res2NetBackbone)?.Metadata.ToJson());
-    }
-
-    /// <summary>Gives the model the class names and preprocessing of recorded metadata that fits it.</summary>
-    internal static void Describe(Res2NetBackbone model, ModelMetadata metadata)
-    {
-        if (metadata.ClassNames.Count == model.Config.NumClasses)
-        {
-            model.ClassNames = metadata.ClassNames;
-        }
-
-        if (metadata.InChannels == model.Config.InChannels)
-        {
-            model.Preprocess = metadata.Preprocess;
-        }
     }
 
     /// <summary>
@@ -124,46 +110,61 @@ public static class ModelWeights
     }
 
     /// <summary>
-    /// Input channels of the checkpoint's stem convolution (the model's first 4-D tensor; 1 for a model trained on
-    /// grayscale), or null when the checkpoint has no such tensor.
+    /// The class count and input channels a checkpoint that records no metadata has for <paramref name="info"/>: its
+    /// classifier's rows (0 when it has none) and its stem convolution's input channels (the model's own when it has
+    /// none); the one place both are read from tensors.
     /// </summary>
-    public static int? StemChannels(ModelInfo info, IReadOnlyDictionary<string, TensorData> checkpoint)
+    /// <exception cref="WeightsMismatchException">Either is out of the range a model may have.</exception>
+    internal static (int Classes, int Channels) Infer(ModelInfo info, IReadOnlyDictionary<string, TensorData> checkpoint, string source)
     {
-        ArgumentNullException.ThrowIfNull(info);
-        ArgumentNullException.ThrowIfNull(checkpoint);
-        return checkpoint.TryGetValue(Signature(info).StemKey, out var w) && w.Shape.Length == 4 ? (int)Math.Min(w.Shape[1], int.MaxValue) : null;
+        if (TryInfer(info, checkpoint) is { } fits)
+        {
+            return fits;
+        }
+
+        var signature = Signature(info);
+        var classes = checkpoint.TryGetValue(signature.Classifier[0], out var fc) && fc.Shape.Length > 0 ? fc.Shape[0] : 0;
+        throw new WeightsMismatchException(classes > Limits.MaxClasses
+            ? $"{source}: its classifier has {classes:N0} classes, more than the {Limits.MaxClasses:N0} a model may have."
+            : $"{source}: its stem takes {checkpoint[signature.StemKey].Shape[1]} input channels; a model takes 1 to {Limits.MaxInChannels}.");
     }
 
-    /// <summary>
-    /// The registered models whose state dict has exactly these keys and shapes, ignoring the classifier's class count
-    /// and the stem's input channels (with the number of classes the checkpoint's classifier has).
-    /// </summary>
-    public static IReadOnlyList<(ModelInfo Model, int NumClasses)> FindMatchingModels(IReadOnlyDictionary<string, TensorData> checkpoint)
+    /// <summary>The registered models whose state dict has exactly these keys and shapes, with the classes their classifier has.</summary>
+    internal static IReadOnlyList<(ModelInfo Model, int NumClasses)> FindMatchingModels(IReadOnlyDictionary<string, TensorData> checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var matches = new List<(ModelInfo, int)>();
         foreach (var info in ModelRegistry.All)
         {
-            var signature = Signature(info);
-            var classes = checkpoint.TryGetValue(signature.Classifier[0], out var fc) && fc.Shape.Length > 0 ? fc.Shape[0] : 0;
-            var channels = StemChannels(info, checkpoint) ?? info.Config.InChannels;
-            if (classes > ModelMetadata.MaxClasses || channels is < 1 or > MaxInChannels)
+            if (TryInfer(info, checkpoint) is not var (classes, channels))
             {
                 continue;
             }
 
-            var target = Shapes(info, (int)classes, channels);
+            var target = Shapes(info, classes, channels);
             if (target.Count == checkpoint.Count && target.All(e => checkpoint.TryGetValue(e.Key, out var d) && d.Shape.SequenceEqual(e.Value)))
             {
-                matches.Add((info, (int)classes));
+                matches.Add((info, classes));
             }
         }
 
         return matches;
     }
 
-    /// <summary>The most input channels a model may be built with (RGB plus one).</summary>
-    internal const int MaxInChannels = 4;
+    /// <summary>
+    /// The bytes of a registered model's state dict in float32 (batch counts in int64), as a published checkpoint of it
+    /// holds them: with <see cref="Limits.DownloadOverheadBytes"/>, the largest such a file can honestly be.
+    /// </summary>
+    internal static long StateDictBytes(ModelInfo info, int numClasses) =>
+        Shapes(info, numClasses, info.Config.InChannels).Sum(e => TensorData.CountElements(e.Value) * (e.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal) ? 8 : 4));
+
+    private static (int Classes, int Channels)? TryInfer(ModelInfo info, IReadOnlyDictionary<string, TensorData> checkpoint)
+    {
+        var signature = Signature(info);
+        var classes = checkpoint.TryGetValue(signature.Classifier[0], out var fc) && fc.Shape.Length > 0 ? fc.Shape[0] : 0;
+        var channels = checkpoint.TryGetValue(signature.StemKey, out var w) && w.Shape.Length == 4 ? w.Shape[1] : info.Config.InChannels;
+        return classes is >= 0 and <= Limits.MaxClasses && channels is >= 1 and <= Limits.MaxInChannels ? ((int)classes, (int)channels) : null;
+    }
 
     /// <summary>
     /// Key names and shapes of a registered model with <paramref name="numClasses"/> classes and
@@ -210,7 +211,7 @@ public static class ModelWeights
         Signatures.GetOrAdd(info.Name, _ =>
         {
             using var meta = Layers.On(META);
-            using var model = info.Create();
+            using var model = ModelFamilies.Network(info.Config);
             var shapes = StateDict(model).Select(e => KeyValuePair.Create(e.Key, e.Value.shape)).ToList();
             return new ModelSignature(shapes, model.ClassifierKeys, shapes.First(e => e.Value.Length == 4).Key);
         });

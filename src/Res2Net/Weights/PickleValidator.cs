@@ -60,12 +60,10 @@ internal static class PickleValidator
 
     internal static bool IsAllowedGlobal(string key) => Callables.Contains(key) || StorageTypes.ContainsKey(key);
 
-    /// <summary>Limits no state dict comes near (the largest Res2Net training state pickles in about 60,000 opcodes).</summary>
-    private const long MaxOpcodes = 4_000_000;
 
-    private const int MaxMemo = 1_000_000;
 
-    private const int MaxStack = 1_000_000;
+
+
 
     private enum Kind { Marker, Str, Global, Instance, Other }
 
@@ -191,7 +189,7 @@ internal static class PickleValidator
 
             // Bounded work whatever the pickle: a state dict of thousands of tensors takes tens of thousands of opcodes,
             // while a few KB deflated can hold millions (each MEMOIZE a memo entry, each SETITEM a dict entry).
-            if (++ops > MaxOpcodes || memo.Count > MaxMemo || stack.Count > MaxStack)
+            if (++ops > Limits.MaxPickleOpcodes || memo.Count > Limits.MaxPickleMemo || stack.Count > Limits.MaxPickleStack)
             {
                 throw For(path, $"{what} is far larger than a tensor checkpoint's ({N(ops)} opcodes, {N(memo.Count)} memo entries, {N(stack.Count)} values on the stack by offset {N(at)})");
             }

@@ -9,12 +9,11 @@ using static Res2Net.Weights.CheckpointFormatException;
 namespace Res2Net.Weights;
 
 /// <summary>Reads and writes PyTorch checkpoints (torch.save files) as untrusted input.</summary>
-public static class PyTorchCheckpoint
+internal static class PyTorchCheckpoint
 {
     // 0x1950a86a20f9469cfc6c, the first pickle of a legacy (non-zip) torch.save file.
     private static readonly BigInteger LegacyMagic = BigInteger.Parse("1950a86a20f9469cfc6c", System.Globalization.NumberStyles.HexNumber);
     private const int LegacyProtocolVersion = 1001;
-    private const int MaxDepth = 64;
 
     /// <summary>Where a zip checkpoint keeps its <see cref="ModelMetadata"/>, below the archive's folder.</summary>
     internal const string MetadataEntry = "res2net/metadata.json";
@@ -257,11 +256,11 @@ public static class PyTorchCheckpoint
 
             if (zip.GetEntry(prefix + MetadataEntry) is { } metadata)
             {
-                raw.MetadataJson = System.Text.Encoding.UTF8.GetString(ReadEntry(path, metadata, 64L << 20, "the metadata entry"));
+                raw.MetadataJson = System.Text.Encoding.UTF8.GetString(ReadEntry(path, metadata, Limits.MaxMetadataChars, "the metadata entry"));
             }
 
             // data.pkl is small; the cap keeps a lying size from allocating much.
-            byte[] pickleBytes = ReadEntry(path, pkl[0], 1L << 30, "data.pkl");
+            byte[] pickleBytes = ReadEntry(path, pkl[0], Limits.MaxPickleBytes, "data.pkl");
             using var ms = new MemoryStream(pickleBytes, writable: false);
             byte[] validated = PickleValidator.ReadOne(ms, path, "data.pkl", raw.KeyOrder);
             var storages = new Dictionary<string, StorageRef>();
@@ -504,7 +503,7 @@ public static class PyTorchCheckpoint
     /// <summary>Records which tensor first uses each storage, so that errors can name it.</summary>
     private static void NameStorages(object? node, string? name, int depth, HashSet<object> seen)
     {
-        if (depth > MaxDepth || node is null || node is string || !seen.Add(node))
+        if (depth > Limits.MaxPickleDepth || node is null || node is string || !seen.Add(node))
         {
             return;
         }
@@ -587,7 +586,7 @@ public static class PyTorchCheckpoint
     private static bool HoldsTensors(Hashtable h, int depth = 0)
     {
         // Bounded: a hostile pickle can nest dicts far deeper than the call stack.
-        if (depth > MaxDepth)
+        if (depth > Limits.MaxPickleDepth)
         {
             return false;
         }
@@ -619,9 +618,9 @@ public static class PyTorchCheckpoint
     private static object? Convert(RawCheckpoint raw, object? node, string path, int depth,
         List<KeyValuePair<string, TensorData>> tensors, Dictionary<object, TensorData> cache, ReadBudget budget)
     {
-        if (depth > MaxDepth)
+        if (depth > Limits.MaxPickleDepth)
         {
-            throw For(raw.Path, $"the checkpoint nests containers more than {MaxDepth} levels deep");
+            throw For(raw.Path, $"the checkpoint nests containers more than {Limits.MaxPickleDepth} levels deep");
         }
 
         string Child(object key) => path.Length == 0 ? $"{key}" : $"{path}.{key}";
@@ -709,14 +708,13 @@ public static class PyTorchCheckpoint
     }
 
     /// <summary>
-    /// What reading one file's tensors may cost, charged before each is read: at most <see cref="MaxBytes"/> in all,
+    /// What reading one file's tensors may cost, charged before each is read: at most <see cref="Limits.MaxCheckpointBytes"/> in all,
     /// and the tensors copied out at most twice the storage they come from (plus 64 MB), so that views which repeat
     /// their data (expand(), stride 0) cannot turn a small file into gigabytes.
     /// </summary>
     private sealed class ReadBudget(string path)
     {
         /// <summary>More than any Res2Net checkpoint holds, optimizer state included (res2net152 with AdamW: 0.75 GB).</summary>
-        public const long MaxBytes = 3L << 29;
 
         private readonly HashSet<StorageRef> roots = new(ReferenceEqualityComparer.Instance);
         private long spent;
@@ -731,12 +729,12 @@ public static class PyTorchCheckpoint
             }
 
             spent += Numel(path, t, name) * t.Storage.DType.ElementSize();
-            if (spent > MaxBytes || storage > MaxBytes)
+            if (spent > Limits.MaxCheckpointBytes || storage > Limits.MaxCheckpointBytes)
             {
-                throw For(path, $"its tensors hold more than the {N(MaxBytes)} bytes any Res2Net checkpoint needs (at '{name}')");
+                throw For(path, $"its tensors hold more than the {N(Limits.MaxCheckpointBytes)} bytes any Res2Net checkpoint needs (at '{name}')");
             }
 
-            if (spent > (2 * storage) + (64L << 20))
+            if (spent > (2 * storage) + Limits.MaxViewOverheadBytes)
             {
                 throw For(path, $"its tensors would take {N(spent)} bytes once copied out of {N(storage)} bytes of storage (views that repeat their data, such as expand(), at '{name}')");
             }

@@ -11,16 +11,10 @@ namespace Res2Net.Weights;
 /// <c>{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}</c>,
 /// then the tensors' bytes, offsets relative to the end of the header.
 /// </summary>
-public static class SafeTensors
+internal static class SafeTensors
 {
-    /// <summary>The reference implementation refuses headers above 100 MB.</summary>
-    public const long MaxHeaderBytes = 100_000_000;
-
     /// <summary>The tensors of a safetensors file, in file (offset) order.</summary>
     public static IReadOnlyDictionary<string, TensorData> ReadStateDict(string path) => ReadStateDict(path, out _);
-
-    /// <summary>More than any Res2Net checkpoint holds, optimizer state included (res2net152 with AdamW: 0.75 GB).</summary>
-    private const long MaxDataBytes = 3L << 29;
 
     /// <summary>The tensors in file (offset) order, and the header's <c>__metadata__</c> (empty if none).</summary>
     public static IReadOnlyDictionary<string, TensorData> ReadStateDict(string path, out IReadOnlyDictionary<string, string> metadata)
@@ -45,9 +39,9 @@ public static class SafeTensors
             throw For(path, $"the file is truncated: the safetensors header length is {N((long)Math.Min(headerLength, long.MaxValue))} bytes but only {N(length - 8)} follow");
         }
 
-        if (headerLength > MaxHeaderBytes)
+        if (headerLength > Limits.MaxSafeTensorsHeaderBytes)
         {
-            throw For(path, $"the safetensors header length is {N((long)headerLength)} bytes, more than the {N(MaxHeaderBytes)} allowed");
+            throw For(path, $"the safetensors header length is {N((long)headerLength)} bytes, more than the {N(Limits.MaxSafeTensorsHeaderBytes)} allowed");
         }
 
         var header = new byte[headerLength];
@@ -126,9 +120,9 @@ public static class SafeTensors
         }
 
         // Before anything is read: a (sparse) file of gigabytes is not a Res2Net checkpoint.
-        if (dataLength > MaxDataBytes)
+        if (dataLength > Limits.MaxCheckpointBytes)
         {
-            throw For(path, $"its tensors hold {N(dataLength)} bytes, more than the {N(MaxDataBytes)} any Res2Net checkpoint needs");
+            throw For(path, $"its tensors hold {N(dataLength)} bytes, more than the {N(Limits.MaxCheckpointBytes)} any Res2Net checkpoint needs");
         }
 
         var result = new OrderedDictionary<string, TensorData>();

@@ -57,7 +57,7 @@ public class BackboneCliTests
         var r = CliRunner.Run("features", "--model", "res2net_dla60", "--stage", "c5", "--output-stride", "8", "--output", dir.File("x.npy"),
             TestPaths.Fixture("timm/input_1x3x75x107.npy"));
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal("res2net: error: --output-stride must be 32 for res2net_dla60: DLA models have no dilated or mmdetection form.", r.StdErr.Trim());
+        Assert.Equal("res2net: error: --output-stride must be 32 for a DLA model, which has no dilated form (got 8).", r.StdErr.Trim());
     }
 
     [Fact]

@@ -62,7 +62,7 @@ public class GrayscaleCheckpointTests
         Assert.Equal(Top1("--weights", best, "--engine", "torch"), Top1("--onnx", dir.File("onnx/fm.onnx")));
 
         // The library's first example takes the gray checkpoint too, photos become luminance normalised by the one rule.
-        using var predictor = await Predictor.LoadAsync("res2net_cifar_tiny", best, EngineKind.Torch);
+        using var predictor = await Predictor.OpenAsync(ModelSource.Checkpoint(best, "res2net_cifar_tiny"), new ModelOptions { Engine = EngineKind.Torch });
         Assert.Equal(1, predictor.Preprocessor.Channels);
         Assert.Equal(checkpoint.Metadata.Preprocess, predictor.Preprocessor.Config);
         var photo = predictor.Predict(Path.Combine(TestPaths.Fixtures, "images", "chelsea.png"), topk: 3);

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using Res2Net.Caching;
+using Res2Net.Engines;
+using Res2Net.Imaging;
 using Res2Net.Models;
 
 namespace Res2Net.Tests.Download;
@@ -15,8 +17,20 @@ internal sealed record FakeWeights(byte[] Bytes, string FileName)
         return new FakeWeights(bytes, $"{stem}-{hex[..8]}.pth");
     }
 
-    /// <summary>Published weights at <paramref name="baseUrl"/> (the official base URL when null).</summary>
-    public PretrainedWeights At(string? baseUrl = null) => new((baseUrl ?? PretrainedWeights.OfficialBaseUrl) + FileName);
+    /// <summary>Published weights at <paramref name="baseUrl"/> (the official base URL when null), with the hash prefix of the file name.</summary>
+    public PretrainedConfig At(string? baseUrl = null) => new()
+    {
+        // A registered architecture, whose tensors bound the file's size (PretrainedSizes.MaxBytes): about 4.2 MB.
+        Model = "res2net_cifar_tiny",
+        Tag = "test",
+        Url = (baseUrl ?? ModelRegistry.OfficialBaseUrl) + FileName,
+        Sha256Prefix = FileName[(FileName.LastIndexOf('-') + 1)..^".pth".Length],
+        Preprocess = PreprocessConfig.ImageNet,
+        ClassNames = [],
+        License = "CC-BY-NC-SA-4.0",
+        LicenseTerms = "test",
+        LicenseUrl = "https://example.org",
+    };
 }
 
 /// <summary>A cache folder of its own per test (not created, so tests also see that the cache creates it).</summary>
@@ -28,15 +42,13 @@ internal sealed class CacheFolder : IDisposable
     public string[] Files => Directory.Exists(Path) ? Directory.GetFiles(Path, "*", SearchOption.AllDirectories) : [];
 
     /// <summary>A cache here that ignores <c>RES2NET_MIRROR</c> unless a mirror is given.</summary>
-    public WeightsCache Cache(string? mirror = "", TimeSpan? stall = null, bool verify = true, long? maxBytes = null) =>
+    public WeightsCache Cache(string? mirror = "", TimeSpan? stall = null, bool verify = true) =>
         new(new WeightsCacheOptions
         {
-            Directory = Path,
-            Mirror = mirror,
+            Cache = new ModelCacheOptions { Directory = Path, Mirror = mirror },
             StallTimeout = stall ?? TimeSpan.FromSeconds(30),
             ConnectTimeout = TimeSpan.FromSeconds(3),
             VerifyCached = verify,
-            MaxBytes = maxBytes ?? 1L << 30,
         });
 
     public void Dispose()
@@ -81,5 +93,5 @@ internal sealed class ProgressLog : IProgress<DownloadProgress>
 
 internal static class Model
 {
-    public static ModelInfo WithoutWeights() => ModelRegistry.All.First(m => m.Weights is null);
+    public static ModelInfo WithoutWeights() => ModelRegistry.All.First(m => m.Pretrained.Count == 0);
 }

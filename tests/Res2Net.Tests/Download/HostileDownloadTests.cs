@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Res2Net.Caching;
+using Res2Net.Models;
+using Res2Net.Weights;
 using Xunit;
 
 namespace Res2Net.Tests.Download;
@@ -23,14 +25,22 @@ public class HostileDownloadTests
     }
 
     [Fact]
-    public async Task Endless_data_stops_at_the_size_cap()
+    public async Task Endless_data_stops_at_the_largest_size_the_published_file_can_have()
     {
         var fake = FakeWeights.Make();
-        await using var server = new LocalHttpServer().Route("/w/" + fake.FileName, LocalHttpServer.Endless());
+        var sent = new long[1];
+        await using var server = new LocalHttpServer().Route("/w/" + fake.FileName, LocalHttpServer.Endless(sent));
         using var folder = new CacheFolder();
-        using var cache = folder.Cache(maxBytes: 4 << 20);
-        var e = await Assert.ThrowsAsync<WeightsDownloadException>(() => cache.GetAsync(fake.At(server.BaseUrl + "w/")));
-        Assert.Contains("more than the 4,194,304 bytes accepted arrived", e.Message, StringComparison.Ordinal);
+        using var cache = folder.Cache();
+        var weights = fake.At(server.BaseUrl + "w/");
+
+        // The architecture's tensors in float32 plus the container's allowance, not a flat gigabyte.
+        var tensors = ModelWeights.Shapes(ModelRegistry.Get(weights.Model), 0, 3).Sum(e => TensorData.CountElements(e.Value) * (e.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal) ? 8 : 4));
+        Assert.Equal(tensors + Limits.DownloadOverheadBytes, weights.MaxBytes);
+        var e = await Assert.ThrowsAsync<WeightsDownloadException>(() => cache.GetAsync(weights));
+        Assert.Contains($"more than the {weights.MaxBytes:N0} bytes the published file can be arrived", e.Message, StringComparison.Ordinal);
+        // What the server managed to write: what was read, plus what the sockets' buffers held.
+        Assert.InRange(Interlocked.Read(ref sent[0]), weights.MaxBytes, weights.MaxBytes + (16 << 20));
         Assert.Empty(folder.Files);
     }
 
@@ -70,7 +80,7 @@ public class HostileDownloadTests
         using (var cache = folder.Cache())
         {
             var e = await Assert.ThrowsAsync<WeightsDownloadException>(() => cache.GetAsync(fake.At("https://example.invalid/w/")).WaitAsync(TimeSpan.FromSeconds(10)));
-            Assert.Equal($"the cached weights {cached} are a FIFO (named pipe), not a file; remove it, or pass a checkpoint you have as weightsPath.", e.Message);
+            Assert.Equal($"the cached weights {cached} are a FIFO (named pipe), not a file; remove it, or open a checkpoint you have with ModelSource.Checkpoint.", e.Message);
         }
 
         Assert.True(File.Exists(cached), "the FIFO is not ours to delete");

@@ -85,14 +85,18 @@ internal sealed class LocalHttpServer : IAsyncDisposable
         }
     };
 
-    /// <summary>Zeros without end and without a length.</summary>
-    public static Responder Endless() => async (s, ct) =>
+    /// <summary>Zeros without end and without a length; <paramref name="sent"/>, if given, counts the body's bytes written.</summary>
+    public static Responder Endless(long[]? sent = null) => async (s, ct) =>
     {
         await s.WriteAsync(Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n"), ct);
         var zeros = new byte[1 << 16];
         while (!ct.IsCancellationRequested)
         {
             await s.WriteAsync(zeros, ct);
+            if (sent is not null)
+            {
+                Interlocked.Add(ref sent[0], zeros.Length);
+            }
         }
     };
 

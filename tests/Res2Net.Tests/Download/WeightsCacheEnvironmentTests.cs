@@ -31,7 +31,7 @@ public class WeightsCacheEnvironmentTests
             Assert.Equal(["/env/" + fake.FileName], server.Paths);
 
             // An explicit empty mirror means the official URLs even with the variable set.
-            using var official = new WeightsCache(new WeightsCacheOptions { Mirror = "" });
+            using var official = new WeightsCache(new WeightsCacheOptions { Cache = new Res2Net.Engines.ModelCacheOptions { Mirror = "" } });
             Assert.Null(official.Mirror);
             Assert.Equal(fake.At().Url, official.SourceFor(fake.At()));
 

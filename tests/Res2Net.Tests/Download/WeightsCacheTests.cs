@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Res2Net.Caching;
+using Res2Net.Engines;
 using Xunit;
 
 namespace Res2Net.Tests.Download;
@@ -52,7 +53,7 @@ public class WeightsCacheTests
 
         Assert.Contains(weights.Url, e.Message);
         Assert.Contains("SHA-256", e.Message);
-        Assert.Contains("as weightsPath", e.Message);
+        Assert.Contains("with ModelSource.Checkpoint", e.Message);
         Assert.Empty(folder.Files);
         Assert.False(cache.IsCached(weights));
     }
@@ -88,7 +89,7 @@ public class WeightsCacheTests
 
         Assert.Equal(
             $"could not download {weights.Url} (HTTP 404 Not Found); the cache is {folder.Path}; download the file yourself " +
-            "and pass it as weightsPath, or set RES2NET_MIRROR to a reachable mirror.",
+            "and open it with ModelSource.Checkpoint, or set RES2NET_MIRROR to a reachable mirror.",
             e.Message);
         Assert.Empty(folder.Files);
     }
@@ -108,7 +109,7 @@ public class WeightsCacheTests
         Assert.Contains(weights.Url, e.Message);
         Assert.Contains("connection refused", e.Message);
         Assert.Contains(folder.Path, e.Message);
-        Assert.Contains("as weightsPath", e.Message);
+        Assert.Contains("with ModelSource.Checkpoint", e.Message);
         Assert.Empty(folder.Files);
     }
 
@@ -263,25 +264,11 @@ public class WeightsCacheTests
     }
 
     [Fact]
-    public async Task A_model_without_published_weights_asks_for_a_file()
+    public void A_model_without_published_weights_asks_for_a_file()
     {
-        using var folder = new CacheFolder();
-        using var cache = folder.Cache();
         var model = Model.WithoutWeights();
-
-        var e = await Assert.ThrowsAsync<WeightsDownloadException>(() => cache.GetAsync(model));
-
-        Assert.Equal($"{model.Name} has no published weights; pass a checkpoint of your own as weightsPath.", e.Message);
-    }
-
-    [Fact]
-    public async Task A_weights_file_given_by_the_user_is_used_as_is()
-    {
-        using var folder = new CacheFolder();
-        using var cache = folder.Cache();
-
-        Assert.Equal("my.pth", await cache.ResolveAsync(Model.WithoutWeights(), "my.pth"));
-        Assert.Empty(folder.Files);
+        var e = Assert.Throws<Res2Net.Models.UnknownModelException>(() => model.GetPretrained());
+        Assert.Equal($"{model.Name} has no published weights; train it, or open a checkpoint of your own.", e.Message);
     }
 }
 
@@ -301,7 +288,7 @@ public class WeightsCacheHandlerTests
             },
         };
         using var folder = new CacheFolder();
-        using var cache = new WeightsCache(new WeightsCacheOptions { Directory = folder.Path, Mirror = "" }, handler);
+        using var cache = new WeightsCache(new WeightsCacheOptions { Cache = new Res2Net.Engines.ModelCacheOptions { Directory = folder.Path, Mirror = "" } }, handler);
         var weights = FakeWeights.Make().At("http://192.0.2.1/res2net/");
 
         var clock = System.Diagnostics.Stopwatch.StartNew();

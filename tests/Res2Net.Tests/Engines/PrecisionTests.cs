@@ -46,9 +46,10 @@ public class PrecisionTests
     public void Onnx_runtime_has_no_bfloat16_and_says_so()
     {
         var model = FixtureModels.Config("res2net_tiny_s4").Build();
-        var e = Assert.Throws<InvalidOptionException>(() => InferenceEngines.FromModel(model, EngineKind.Onnx, Precision.BFloat16));
+        var e = Assert.Throws<InvalidOptionException>(() => TestEngines.FromModel(model, EngineKind.Onnx, Precision.BFloat16));
         Assert.Equal("Precision", e.Option);
-        Assert.Equal("Precision must be fp32 on the ONNX engine: ONNX Runtime has no bfloat16 convolution kernels for x86 CPUs (bf16 runs on the torch engine).", e.Message);
+        Assert.Equal("Precision must be fp32 or int8 on the ONNX engine: ONNX Runtime has no bfloat16 convolution kernels for x86 CPUs (bf16 runs on the torch engine).", e.Message);
+        model.Dispose();
         Assert.Equal(Precision.BFloat16, Precisions.Parse("bf16"));
         Assert.Throws<InvalidOptionException>(() => Precisions.Parse("fp8"));
     }

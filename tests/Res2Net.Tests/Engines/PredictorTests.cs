@@ -25,11 +25,16 @@ public class PredictorTests
         // must agree with the embedding of theirs (the held-out check asks cosine >= 0.999).
         using var predictor = TinyPredictor();
         var names = new[] { "astronaut.png", "camera.png", "chelsea.png", "coffee.png", "palette_color.png", "rocket.jpg" };
-        var ours = await predictor.EmbedAsync(names.Select(n => Path.Combine(Photos, n)), cancellationToken: CancellationToken.None);
+        var ours = new List<float[]>();
+        await foreach (var r in predictor.EmbedManyAsync(names.Select(n => Path.Combine(Photos, n)), cancellationToken: CancellationToken.None))
+        {
+            ours.Add(r.Value ?? throw new Xunit.Sdk.XunitException(r.Error));
+        }
+
         for (var i = 0; i < names.Length; i++)
         {
             using var reference = Npy.Read(Path.Combine(Photos, Path.GetFileNameWithoutExtension(names[i]) + ".expected.npy")).ToTensor().unsqueeze(0);
-            var e = predictor.Engine.Features(reference.ToFloatTensor(), FeatureStage.Pooled).Values.ToArray();
+            var e = predictor.Features(reference.ToFloatTensor(), [FeatureStage.Pooled])[0].Values.ToArray();
             var dot = e.Zip(ours[i]).Sum(p => (double)p.First * p.Second);
             var cosine = dot / Math.Sqrt(e.Sum(v => (double)v * v) * ours[i].Sum(v => (double)v * v));
             Assert.True(cosine >= 0.999, $"{names[i]}: cosine {cosine}");
@@ -99,7 +104,7 @@ public class MemoryTests
             for (var i = 0; i < n; i++)
             {
                 engine.Classify(input, 5);
-                engine.Features(input, FeatureStage.C3);
+                engine.Features(input, [FeatureStage.C3]);
             }
         }
 

@@ -60,7 +60,7 @@ public class ExportCliTests
     {
         var onnx = CliRunner.Run("bench", "--model", "res2net_small", "--engine", "onnx", "--precision", "bf16", "--size", "32", "--seconds", "0.2");
         Assert.Equal(2, onnx.ExitCode);
-        Assert.Equal("res2net: error: --precision must be fp32 on the ONNX engine: ONNX Runtime has no bfloat16 convolution kernels for x86 CPUs (bf16 runs on the torch engine).\n",
+        Assert.Equal("res2net: error: --precision must be fp32 or int8 on the ONNX engine: ONNX Runtime has no bfloat16 convolution kernels for x86 CPUs (bf16 runs on the torch engine).\n",
             onnx.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
 
         var r = CliRunner.Run("bench", "--model", "res2net_small", "--engine", "torch", "--precision", "bf16", "--batch", "2", "--size", "32",
@@ -68,7 +68,8 @@ public class ExportCliTests
         if (!Precisions.CpuHasBFloat16)
         {
             Assert.Equal(2, r.ExitCode);
-            Assert.Contains("bf16 needs a CPU with AVX-512 BF16 or AMX", r.StdErr);
+            Assert.Equal("res2net: error: --precision must be fp32 on this CPU: bf16 needs AVX-512 BF16 or AMX instructions, and it has neither.\n",
+                r.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
             return;
         }
 
@@ -119,7 +120,10 @@ public class ExportCliTests
 
         var both = CliRunner.Run("evaluate", "--model", "res2net_small", "--onnx", dir.File("w.onnx"), "--weights", dir.File("w.pth"));
         Assert.Equal(2, both.ExitCode);
-        Assert.Equal("res2net: error: Give either --weights (a checkpoint) or --onnx (an ONNX file).\n", both.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
+        Assert.Equal("res2net: error: --onnx and --weights exclude each other (an ONNX file carries its weights).\n", both.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
+        var neither = CliRunner.Run("evaluate", "--model", "res2net_small");
+        Assert.Equal(2, neither.ExitCode);
+        Assert.Equal("res2net: error: Give either --weights (a checkpoint) or --onnx (an ONNX file).\n", neither.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public class OnnxExportTests
             torchStages = model.ForwardStages(input);
         }
 
-        using var engine = OnnxExportCache.InMemory(model, new OnnxEngineOptions { Threads = 1 },
+        using var engine = OnnxExportCache.InMemory(model, new ModelOptions { Threads = 1 },
             new OnnxExportOptions { GroupFirstBlock = variant != "split", PadGroups = variant == "padded" });
         var report = new List<string>
         {
@@ -109,7 +109,7 @@ public class OnnxExportTests
         var grouped = nodes.Where(n => n.OpType == "Conv" && n.Attribute.Single(a => a.Name == "group").I == 3).ToList();
         Assert.Equal(4, grouped.Count);
 
-        using var engine = OnnxExportCache.InMemory(model, new OnnxEngineOptions { Threads = 2 });
+        using var engine = OnnxExportCache.InMemory(model, new ModelOptions { Threads = 2 });
         Assert.Equal("ok", Relative(expected, engine.Logits(input)));
         Assert.Equal("ok", Relative(expectedPooled, engine.Features(input, FeatureStage.Pooled)));
     }
@@ -134,11 +134,11 @@ public class OnnxExportTests
             ModelWeights.Save(model, dir.File("dla.pth"));
         }
 
-        var cache = new OnnxExportCache(new OnnxExportCacheOptions { CacheBesideWeights = false, Directory = dir.File("cache") });
-        var options = new OnnxEngineOptions { Threads = 1 };
+        var cache = new OnnxExportCache(new ModelCacheOptions { ExportsBesideWeights = false, Directory = dir.File("cache") });
+        var options = new ModelOptions { Threads = 1 };
         using var input = randn(1, 3, 64, 64);
         string first;
-        using (var engine = cache.OpenEngine(ModelCheckpoint.Read(dir.File("dla.pth"), "res2net_dla60"), options))
+        using (var engine = cache.Open(dir.File("dla.pth"), "res2net_dla60", null, null, new OnnxExportOptions(), options))
         {
             Assert.Null(engine.ModelPath);
             Assert.Equal(3, engine.Classify(input, 3)[0].Top.Count);
@@ -148,7 +148,7 @@ public class OnnxExportTests
         }
 
         var stamp = File.GetLastWriteTimeUtc(first);
-        using (var again = cache.OpenEngine(ModelCheckpoint.Read(dir.File("dla.pth"), "res2net_dla60"), options))
+        using (var again = cache.Open(dir.File("dla.pth"), "res2net_dla60", null, null, new OnnxExportOptions(), options))
         {
             again.Classify(input);
             Assert.Equal(first, again.ModelPath);
@@ -163,14 +163,14 @@ public class OnnxExportTests
         Assert.Equal(expected, Top(cache, dir.File("dla.pth"), options, input));
         Assert.NotEqual(bytes, File.ReadAllBytes(first));
 
-        using var other = cache.OpenEngine(ModelCheckpoint.Read(dir.File("dla.pth"), "res2net_dla60"), options, new OnnxExportOptions { GroupFirstBlock = false });
+        using var other = cache.Open(dir.File("dla.pth"), "res2net_dla60", null, null, new OnnxExportOptions { GroupFirstBlock = false }, options);
         other.Classify(input);
         Assert.NotEqual(first, other.ModelPath);
 
         // Another input size is another export (fixed spatial sizes let ONNX Runtime fuse more).
         using var larger = randn(1, 3, 96, 96);
         other.Classify(larger);
-        Assert.Equal(3, Directory.GetFiles(dir.File("cache"), "*.onnx").Length);
+        Assert.Equal(3, Directory.GetFiles(dir.File("cache/onnx"), "*.onnx").Length);
 
         // The engine does not keep the checkpoint: a new size reads it again, and refuses a file replaced meanwhile
         // (its cache entry would be named after the old file's hash).
@@ -182,7 +182,7 @@ public class OnnxExportTests
         using var another = randn(1, 3, 80, 80);
         var error = Assert.Throws<Res2NetException>(() => other.Classify(another));
         Assert.Contains("dla.pth", error.Message);
-        Assert.Equal(3, Directory.GetFiles(dir.File("cache"), "*.onnx").Length);
+        Assert.Equal(3, Directory.GetFiles(dir.File("cache/onnx"), "*.onnx").Length);
     }
 
     [Fact]
@@ -196,11 +196,11 @@ public class OnnxExportTests
             ModelWeights.Save(model, weights);
         }
 
-        var cache = new OnnxExportCache(new OnnxExportCacheOptions { Directory = dir.File("cache") });
-        var options = new OnnxEngineOptions { Threads = 1 };
+        var cache = new OnnxExportCache(new ModelCacheOptions { Directory = dir.File("cache") });
+        var options = new ModelOptions { Threads = 1 };
         using var input = randn(1, 3, 64, 64);
         string beside;
-        using (var engine = cache.OpenEngine(ModelCheckpoint.Read(weights, "res2net_dla60"), options))
+        using (var engine = cache.Open(weights, "res2net_dla60", null, null, new OnnxExportOptions(), options))
         {
             engine.Classify(input);
             beside = engine.ModelPath!;
@@ -215,17 +215,19 @@ public class OnnxExportTests
         File.Delete(beside);
         File.Delete(beside + ".sha256");
         Directory.CreateDirectory(beside);
-        using var fallback = cache.OpenEngine(ModelCheckpoint.Read(weights, "res2net_dla60"), options);
+        using var fallback = cache.Open(weights, "res2net_dla60", null, null, new OnnxExportOptions(), options);
         fallback.Classify(input);
-        Assert.Equal(Path.Combine(dir.File("cache"), Path.GetFileName(beside)), fallback.ModelPath);
-        Assert.Equal(["best.pth"], Directory.GetFiles(models).Select(Path.GetFileName));
+        Assert.Equal(Path.Combine(dir.File("cache"), "onnx", Path.GetFileName(beside)), fallback.ModelPath);
+        // Nothing but the weights and what the first export recorded of them (their metadata, for warm starts); no temporary file.
+        Assert.Equal(["best.pth"], Directory.GetFiles(models).Select(Path.GetFileName).Where(f => !f!.EndsWith(".metadata.json", StringComparison.Ordinal)));
+        Assert.DoesNotContain(Directory.GetFiles(models), f => f.Contains(".tmp", StringComparison.Ordinal));
     }
 
     public static TheoryData<string> Names() => new(FixtureModels.Names);
 
-    private static string Top(OnnxExportCache cache, string weights, OnnxEngineOptions options, Tensor input)
+    private static string Top(OnnxExportCache cache, string weights, ModelOptions options, Tensor input)
     {
-        using var engine = cache.OpenEngine(ModelCheckpoint.Read(weights, "res2net_dla60"), options);
+        using var engine = cache.Open(weights, "res2net_dla60", null, null, new OnnxExportOptions(), options);
         return string.Join(",", engine.Classify(input, 3)[0].Top.Select(t => $"{t.Class}:{t.Prob:F5}"));
     }
 

@@ -36,7 +36,7 @@ public class PreprocessingTests(ITestOutputHelper output)
     {
         // 40x30 resizes to 36x27 and crops at top round(1.5) = 2; 9x7 is enlarged.
         using var scope = NewDisposeScope();
-        var config = PreprocessConfig.ImageNet with { InputSize = 24, Interpolation = interpolation };
+        var config = PreprocessConfig.ImageNet with { InputSize = 24, Interpolation = PreprocessConfig.ParseInterpolation(interpolation) };
         var actual = new ImagePreprocessor(config).Process(ImagingPaths.Data(name)).ToTensor();
         var expected = Npy.Read(ImagingPaths.Data($"{Path.GetFileNameWithoutExtension(name)}.{interpolation}.npy")).ToTensor();
         Assert.Equal([3L, 24, 24], actual.shape);
@@ -100,7 +100,7 @@ public class PreprocessingTests(ITestOutputHelper output)
     [Fact]
     public void Bad_configurations_are_refused_and_gray_models_take_the_average_normalisation()
     {
-        Assert.Equal("Interpolation", Assert.Throws<InvalidOptionException>(() => new ImagePreprocessor(PreprocessConfig.ImageNet with { Interpolation = "nearest" })).Option);
+        Assert.Equal("Interpolation", Assert.Throws<InvalidOptionException>(() => new ImagePreprocessor(PreprocessConfig.ImageNet with { Interpolation = (Interpolation)7 })).Option);
         Assert.Equal("CropPct", Assert.Throws<InvalidOptionException>(() => new ImagePreprocessor(PreprocessConfig.ImageNet with { CropPct = 1.2 })).Option);
         Assert.Equal("Channels", Assert.Throws<InvalidOptionException>(() => new ImagePreprocessor(channels: 2)).Option);
 

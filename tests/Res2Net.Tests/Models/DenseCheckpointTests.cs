@@ -33,7 +33,7 @@ public class DenseCheckpointTests
             StageAssert.Equal($"dense/{name}.os{outputStride}", model.ForwardStages(Input()), "inference plan");
         }
 
-        using var engine = OnnxExportCache.InMemory(model, new OnnxEngineOptions { Threads = 1 }, new OnnxExportOptions { Stages = true });
+        using var engine = OnnxExportCache.InMemory(model, new ModelOptions { Threads = 1 }, new OnnxExportOptions { Stages = true });
         StageAssert.Equal($"dense/{name}.os{outputStride}", Enumerable.Range(0, 4).Select(s => engine.Features(Input(), FeatureStage.C2 + s)).ToArray(), "onnx");
     }
 

@@ -51,7 +51,7 @@ public class RegistryTests
         {
             var name = entry.GetProperty("name").GetString()!;
             var info = ModelRegistry.Get(name);
-            Assert.Equal(entry.GetProperty("weights_url").GetString(), info.Weights?.Url);
+            Assert.Equal(entry.GetProperty("weights_url").GetString(), info.Pretrained.FirstOrDefault()?.Url);
             if (entry.GetProperty("gmacs").ValueKind != JsonValueKind.Number)
             {
                 continue;

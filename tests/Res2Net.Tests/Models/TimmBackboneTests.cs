@@ -68,7 +68,7 @@ public class TimmBackboneTests
     public void Onnx_export_with_dynamic_height_and_width_equals_timm(string name, int outputStride)
     {
         using var model = Load(name, outputStride);
-        using var engine = OnnxExportCache.InMemory(model, new OnnxEngineOptions { Threads = 1 }, new OnnxExportOptions { Stages = true });
+        using var engine = OnnxExportCache.InMemory(model, new ModelOptions { Threads = 1 }, new OnnxExportOptions { Stages = true });
         using var scope = NewDisposeScope();
         var input = Input();
         var stages = Enumerable.Range(0, 4).Select(s => engine.Features(input, FeatureStage.C2 + s)).ToArray();
@@ -106,7 +106,7 @@ public class TimmBackboneTests
     public void An_onnx_export_ending_after_a_stage_outputs_only_the_stages_up_to_it()
     {
         using var model = Load("v1b", 16);
-        using var engine = OnnxExportCache.InMemory(model, new OnnxEngineOptions { Threads = 1 }, new OnnxExportOptions { LastStage = 2 });
+        using var engine = OnnxExportCache.InMemory(model, new ModelOptions { Threads = 1 }, new OnnxExportOptions { LastStage = 2 });
         Assert.Equal([FeatureStage.C2, FeatureStage.C3], engine.FeatureStages);
         using var scope = NewDisposeScope();
         var expected = Npy.Read(TestPaths.Fixture("timm/v1b.os16.c3.npy")).ToTensor();
@@ -151,7 +151,7 @@ public class TimmBackboneTests
     {
         var e = Assert.Throws<InvalidOptionException>(() => ModelRegistry.Create("res2net_dla60", outputStride: 8));
         Assert.Equal("OutputStride", e.Option);
-        Assert.Equal("OutputStride must be 32 for res2net_dla60: DLA models have no dilated or mmdetection form.", e.Message);
+        Assert.Equal("OutputStride must be 32 for a DLA model, which has no dilated form (got 8).", e.Message);
         using var ok = ModelRegistry.Create("res2net_dla60", outputStride: 32);
     }
 

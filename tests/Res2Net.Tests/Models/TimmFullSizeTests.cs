@@ -89,7 +89,7 @@ public class TimmFullSizeTests
         using var model = ModelRegistry.Create("res2net50_v1b_26w_4s", outputStride: stride);
         FormulaWeights.Fill(model);
         model.eval();
-        using var engine = OnnxExportCache.InMemory(model, new OnnxEngineOptions { Threads = 2 }, new OnnxExportOptions { Stages = true });
+        using var engine = OnnxExportCache.InMemory(model, new ModelOptions { Threads = 2 }, new OnnxExportOptions { Stages = true });
         var report = new List<string>();
         foreach (var input in Inputs)
         {

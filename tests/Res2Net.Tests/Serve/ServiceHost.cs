@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Res2Net.AspNetCore;
 using Res2Net.Engines;
-using Res2Net.Explain;
 using Res2Net.Models;
 using Res2Net.Weights;
 
@@ -49,17 +48,20 @@ internal sealed class ServiceHost : IAsyncDisposable
 
     public Res2NetClassifier Classifier => app.Services.GetRequiredService<Res2NetClassifier>();
 
+    /// <summary>The name the tests serve their model under.</summary>
+    public const string Model = "res2net_small";
+
     public IServiceProvider Services() => app.Services;
 
     public Uri Address => Client.BaseAddress!;
 
-    /// <summary>Starts the app and waits until the model is ready.</summary>
-    public static async Task<ServiceHost> StartAsync(Action<Res2NetServiceOptions> configure, bool waitReady = true)
+    /// <summary>Starts the app with one model (named <see cref="Model"/>) and waits until it is ready.</summary>
+    public static async Task<ServiceHost> StartAsync(Action<Res2NetModelOptions> model, Action<Res2NetServiceOptions>? service = null, bool waitReady = true)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddRes2Net(configure);
+        builder.Services.AddRes2Net(service).AddModel(Model, model);
         var app = builder.Build();
         app.MapRes2Net();
         await app.StartAsync();
@@ -74,12 +76,19 @@ internal sealed class ServiceHost : IAsyncDisposable
     }
 
     /// <summary>The weights on an engine, with Grad-CAM from the same file.</summary>
-    public static Task<ServiceHost> StartAsync(string weights, EngineKind engine, Action<Res2NetServiceOptions>? more = null) => StartAsync(o =>
+    public static Task<ServiceHost> StartAsync(string weights, EngineKind engine, Action<Res2NetServiceOptions>? service = null) => StartAsync(o =>
     {
-        o.Engine = _ => InferenceEngines.Load(ModelCheckpoint.Read(weights), engine);
-        o.ClassActivationMapper = _ => GradCamExplainer.Load(weights);
+        o.Source = weights;
+        o.Engine = engine;
+        o.GradCam = true;
+    }, service);
+
+    /// <summary>A model opened by the test itself (a gated engine, say).</summary>
+    public static Task<ServiceHost> StartAsync(Func<Predictor> open, Action<Res2NetModelOptions>? more = null, bool waitReady = true) => StartAsync(o =>
+    {
+        o.Open = _ => Task.FromResult(open());
         more?.Invoke(o);
-    });
+    }, null, waitReady);
 
     public async ValueTask DisposeAsync()
     {
@@ -98,9 +107,9 @@ internal sealed class GatedEngine(IInferenceEngine inner) : IInferenceEngine
 
     public List<int> BatchSizes { get; } = [];
 
-    public string EngineName => inner.EngineName;
+    public EngineKind Kind => inner.Kind;
 
-    public string Precision => inner.Precision;
+    public Precision Precision => inner.Precision;
 
     public ModelMetadata Metadata => inner.Metadata;
 
@@ -112,16 +121,16 @@ internal sealed class GatedEngine(IInferenceEngine inner) : IInferenceEngine
     /// <summary>Lets everything run from now on.</summary>
     public void Open() => gate.Release(10_000);
 
-    public FloatTensor Logits(FloatTensor batch)
+    public FloatTensor Logits(FloatTensor batch, CancellationToken cancellationToken = default)
     {
         Hold(batch);
-        return inner.Logits(batch);
+        return inner.Logits(batch, cancellationToken);
     }
 
-    public IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages)
+    public IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default)
     {
         Hold(batch);
-        return inner.Features(batch, stages);
+        return inner.Features(batch, stages, cancellationToken);
     }
 
     public void Dispose()

@@ -25,7 +25,7 @@ public class ServiceTests(SmallWeights weights) : IClassFixture<SmallWeights>
     [InlineData("torch")]
     public async Task Classify_gives_the_numbers_res2net_classify_gives_on_the_same_file_and_engine(string engine)
     {
-        await using var host = await ServiceHost.StartAsync(weights.Path, InferenceEngines.Parse(engine));
+        await using var host = await ServiceHost.StartAsync(weights.Path, Precisions.ParseEngine(engine));
         var cli = CliRunner.Run(["classify", "--model", "res2net_small", "--weights", weights.Path, "--engine", engine, "--format", "json", "--topk", "5",
             .. Photos.Select(SmallWeights.Photo)]);
         Assert.True(cli.ExitCode == 0, cli.StdErr);
@@ -73,8 +73,8 @@ public class ServiceTests(SmallWeights weights) : IClassFixture<SmallWeights>
         var embedding = json.GetProperty("embedding").EnumerateArray().Select(e => e.GetSingle()).ToArray();
         Assert.Equal(embedding.Length, json.GetProperty("dim").GetInt32());
 
-        using var predictor = await Predictor.LoadAsync("res2net_small", weights.Path, EngineKind.Onnx);
-        var expected = predictor.Engine.Features(new FloatTensor(predictor.Preprocessor.Process(SmallWeights.Photo("coffee.png")).Values, 1, 3, 32, 32), FeatureStage.Pooled);
+        using var predictor = await Predictor.OpenAsync(ModelSource.Checkpoint(weights.Path, "res2net_small"), new ModelOptions { Engine = EngineKind.Onnx });
+        var expected = predictor.Features(new FloatTensor(predictor.Preprocessor.Process(SmallWeights.Photo("coffee.png")).Values, 1, 3, 32, 32), [FeatureStage.Pooled])[0];
         Assert.Equal(expected.Values.Length, embedding.Length);
         Assert.All(expected.Values.ToArray().Zip(embedding), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-4f * Math.Max(1, Math.Abs(p.First))));
 
@@ -111,14 +111,13 @@ public class ServiceTests(SmallWeights weights) : IClassFixture<SmallWeights>
     [Fact]
     public async Task Bad_input_gets_one_sentence_with_its_status_and_the_photos_batched_beside_it_succeed()
     {
-        var gated = new GatedEngine(InferenceEngines.Load(ModelCheckpoint.Read(weights.Path), EngineKind.Onnx));
+        var gated = new GatedEngine(Open(EngineKind.Onnx).Engine);
         await using var host = await ServiceHost.StartAsync(o =>
         {
-            o.Engine = _ => gated;
+            o.Open = _ => Task.FromResult(TestEngines.Predictor(gated));
             o.MaxBatch = 4;
             o.MaxDelay = TimeSpan.FromMilliseconds(300);
-            o.MaxBodyBytes = 1 << 20;
-        });
+        }, o => o.MaxBodyBytes = 1 << 20);
 
         // Three requests sent together: the damaged one is refused at decoding, the two others share one batch.
         var good1 = Post(host, File.ReadAllBytes(SmallWeights.Photo("chelsea.png")));
@@ -132,7 +131,10 @@ public class ServiceTests(SmallWeights weights) : IClassFixture<SmallWeights>
         Assert.Equal(HttpStatusCode.OK, (await good2).Status);
         Assert.Equal([2], gated.BatchSizes);
 
-        Assert.Equal("topk must be from 1 to 10 (got 11).", Error((await Post(host, File.ReadAllBytes(SmallWeights.Photo("coffee.png")), "v1/classify?topk=11")).Body));
+        // The library's one rule: at least one class; more than the model has gives all of them.
+        Assert.Equal("topk must be at least 1 (got 0).", Error((await Post(host, File.ReadAllBytes(SmallWeights.Photo("coffee.png")), "v1/classify?topk=0")).Body));
+        var all = await Post(host, File.ReadAllBytes(SmallWeights.Photo("coffee.png")), "v1/classify?topk=11");
+        Assert.Equal(10, JsonDocument.Parse(all.Body).RootElement.GetProperty("top").GetArrayLength());
         Assert.Equal("topk must be a whole number (got 'five').", Error((await Post(host, [1, 2, 3], "v1/classify?topk=five")).Body));
         Assert.Equal(HttpStatusCode.BadRequest, (await Post(host, [])).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await Post(host, Encoding.ASCII.GetBytes("<html>no</html>"))).Status);
@@ -141,11 +143,11 @@ public class ServiceTests(SmallWeights weights) : IClassFixture<SmallWeights>
         Assert.Equal("The request body is 1,100,000 bytes, more than the 1,048,576 this service takes.", Error(tooLargeBody));
 
         var metrics = await host.Client.GetStringAsync("metrics");
-        Assert.Contains("res2net_batch_size_count 1", metrics, StringComparison.Ordinal);
-        Assert.Contains("res2net_batch_size_sum 2", metrics, StringComparison.Ordinal);
-        Assert.Contains("res2net_requests_total{route=\"classify\",status=\"400\"}", metrics, StringComparison.Ordinal);
-        Assert.Contains("res2net_requests_total{route=\"classify\",status=\"413\"} 1", metrics, StringComparison.Ordinal);
-        Assert.Contains("res2net_rejected_total{reason=\"bad_image\"}", metrics, StringComparison.Ordinal);
+        Assert.Contains("res2net_batch_size_count{model=\"res2net_small\"} 2", metrics, StringComparison.Ordinal);
+        Assert.Contains("res2net_batch_size_sum{model=\"res2net_small\"} 3", metrics, StringComparison.Ordinal);
+        Assert.Contains("res2net_requests_total{route=\"classify\",status=\"400\",model=\"res2net_small\"}", metrics, StringComparison.Ordinal);
+        Assert.Contains("res2net_requests_total{route=\"classify\",status=\"413\",model=\"res2net_small\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("res2net_rejected_total{reason=\"bad_image\",model=\"res2net_small\"}", metrics, StringComparison.Ordinal);
         Assert.Contains("res2net_queue_depth", metrics, StringComparison.Ordinal);
         Assert.Contains("res2net_request_duration_seconds_bucket", metrics, StringComparison.Ordinal);
         Assert.Contains("process_working_set_bytes", metrics, StringComparison.Ordinal);
@@ -170,10 +172,9 @@ public class ServiceTests(SmallWeights weights) : IClassFixture<SmallWeights>
     [Fact]
     public async Task A_full_queue_gets_503_with_retry_after_and_clients_that_leave_cost_nothing()
     {
-        var gated = new GatedEngine(InferenceEngines.Load(ModelCheckpoint.Read(weights.Path), EngineKind.Onnx));
-        await using var host = await ServiceHost.StartAsync(o =>
+        var gated = new GatedEngine(Open(EngineKind.Onnx).Engine);
+        await using var host = await ServiceHost.StartAsync(() => TestEngines.Predictor(gated), o =>
         {
-            o.Engine = _ => gated;
             o.MaxBatch = 1;
             o.MaxQueue = 2;
             o.MaxDelay = TimeSpan.Zero;
@@ -186,7 +187,7 @@ public class ServiceTests(SmallWeights weights) : IClassFixture<SmallWeights>
         using var leaving = new CancellationTokenSource();
         var abandoned = Post(host, photo, cancel: leaving.Token);
         var waiting = Post(host, photo);
-        await WaitFor(() => host.Classifier.Metrics.QueueDepth.Value == 2);
+        await WaitFor(() => host.Classifier.Metrics.QueueDepth.WithLabels(ServiceHost.Model).Value == 2);
 
         using var refused = await host.Client.PostAsync("v1/classify", new ByteArrayContent(photo));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
@@ -196,7 +197,7 @@ public class ServiceTests(SmallWeights weights) : IClassFixture<SmallWeights>
         // A client that gives up while queued: its image never reaches the model; the others are answered.
         await leaving.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
-        await WaitFor(() => host.Classifier.Metrics.Requests.WithLabels("classify", "499").Value == 1);
+        await WaitFor(() => host.Classifier.Metrics.Requests.WithLabels("classify", "499", ServiceHost.Model).Value == 1);
         gated.Open();
         Assert.Equal(HttpStatusCode.OK, (await running).Status);
         Assert.Equal(HttpStatusCode.OK, (await waiting).Status);
@@ -207,10 +208,10 @@ public class ServiceTests(SmallWeights weights) : IClassFixture<SmallWeights>
     public async Task Readiness_waits_for_the_model_and_health_does_not()
     {
         var gate = new ManualResetEventSlim();
-        await using var host = await ServiceHost.StartAsync(o => o.Engine = _ =>
+        await using var host = await ServiceHost.StartAsync(() =>
         {
             gate.Wait(TimeSpan.FromSeconds(30));
-            return InferenceEngines.Load(ModelCheckpoint.Read(weights.Path), EngineKind.Onnx);
+            return Open(EngineKind.Onnx);
         }, waitReady: false);
         using (var loading = await host.Client.GetAsync("readyz"))
         {
@@ -236,12 +237,15 @@ public class ServiceTests(SmallWeights weights) : IClassFixture<SmallWeights>
             OnnxExporter.Export(model, onnx);
         }
 
-        await using var host = await ServiceHost.StartAsync(o => o.OnnxFile = onnx);
+        await using var host = await ServiceHost.StartAsync(o => o.Source = onnx);
         Assert.Equal(HttpStatusCode.OK, (await Post(host, File.ReadAllBytes(SmallWeights.Photo("coffee.png")))).Status);
         var (status, body) = await Post(host, File.ReadAllBytes(SmallWeights.Photo("coffee.png")), "v1/cam");
         Assert.Equal(HttpStatusCode.NotImplemented, status);
-        Assert.Equal("Grad-CAM is not available here: it needs the model's weights on the torch engine, and this service runs an ONNX file.", Error(body));
+        Assert.Equal("Grad-CAM is not available here: it needs the model's weights on the torch engine (GradCam), and this model was opened without them.", Error(body));
     }
+
+    /// <summary>The test's weights opened through the one door, on <paramref name="engine"/>.</summary>
+    private Predictor Open(EngineKind engine) => TestEngines.Open(ModelSource.Checkpoint(weights.Path), new ModelOptions { Engine = engine });
 
     private static async Task<(HttpStatusCode Status, string Body)> Post(ServiceHost host, byte[] body, string path = "v1/classify?topk=5", CancellationToken cancel = default)
     {

@@ -73,12 +73,13 @@ public class CheckpointFileTests
     }
 
     [Theory]
-    [InlineData("a.pth", CheckpointContainer.PyTorchZip)]
-    [InlineData("a.pt", CheckpointContainer.PyTorchZip)]
-    [InlineData("a.bin", CheckpointContainer.PyTorchZip)]
-    [InlineData("a.safetensors", CheckpointContainer.SafeTensors)]
-    public void Write_chooses_the_format_by_extension(string name, CheckpointContainer kind)
+    [InlineData("a.pth", "PyTorchZip")]
+    [InlineData("a.pt", "PyTorchZip")]
+    [InlineData("a.bin", "PyTorchZip")]
+    [InlineData("a.safetensors", "SafeTensors")]
+    public void Write_chooses_the_format_by_extension(string name, string container)
     {
+        var kind = Enum.Parse<CheckpointContainer>(container);
         using var dir = new TempDir();
         string path = dir.File(name);
         CheckpointFile.Write(path, [new("w", TensorData.FromFloats([1, 2], [2]))]);

@@ -1,4 +1,4 @@
-namespace Res2Net.Caching;
+namespace Res2Net.Engines;
 
 /// <summary>
 /// How far a download is: <c>BytesReceived</c> of <c>TotalBytes</c> (null when the server sends no Content-Length)
