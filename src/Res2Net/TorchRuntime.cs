@@ -9,10 +9,7 @@ public static class TorchRuntime
     private static readonly Lock Gate = new();
     private static bool initialized;
 
-    /// <summary>
-    /// Loads LibTorch, tunes glibc's allocator for it (<see cref="TuneAllocator"/>) and turns NNPACK off (defect 6 of
-    /// <see cref="LibTorch.LibTorchDefects"/>).
-    /// </summary>
+    /// <summary>Loads LibTorch and turns NNPACK off (defect 6 of <see cref="LibTorch.LibTorchDefects"/>).</summary>
     public static void Initialize()
     {
         lock (Gate)
@@ -20,11 +17,6 @@ public static class TorchRuntime
             if (initialized)
             {
                 return;
-            }
-
-            if (TuneAllocator)
-            {
-                AllocatorTuned = NativeMemory.KeepFreedBuffers();
             }
 
             torch.InitializeDeviceType(DeviceType.CPU);
@@ -46,6 +38,24 @@ public static class TorchRuntime
 
     /// <summary>Whether the allocator settings of <see cref="TuneAllocator"/> were applied (glibc only).</summary>
     public static bool AllocatorTuned { get; private set; }
+
+    /// <summary>
+    /// Tunes glibc's allocator for LibTorch (<see cref="TuneAllocator"/>) once, where LibTorch is about to run pass
+    /// after pass: the torch engine and training. Not on merely loading LibTorch: the settings are the whole process's,
+    /// and a process that only builds a model to export it, then runs ONNX Runtime, would keep a quarter of a gigabyte
+    /// of ONNX Runtime's freed memory on its heap (measured: 1.16 GB against 0.82 GB for the same classify).
+    /// </summary>
+    internal static void TuneForRepeatedPasses()
+    {
+        Initialize();
+        lock (Gate)
+        {
+            if (TuneAllocator && !AllocatorTuned)
+            {
+                AllocatorTuned = NativeMemory.KeepFreedBuffers();
+            }
+        }
+    }
 
     /// <summary>Whether LibTorch will still try NNPACK (false after <see cref="Initialize"/> when the switch was found).</summary>
     public static bool NnpackEnabled

@@ -32,6 +32,7 @@ internal sealed class OnnxEngine : IInferenceEngine
     private readonly IDisposable? owned;
     private readonly Lock gate = new();
     private long clock;
+    private long singlePressure;
 
     /// <summary>Makes the session for one input size (and whether stage maps are wanted), and says which file it runs, if any.</summary>
     internal delegate (InferenceSession Session, string? Path) SessionFactory(int height, int width, bool stages, SessionOptions options);
@@ -49,6 +50,7 @@ internal sealed class OnnxEngine : IInferenceEngine
             if (open is not null)
             {
                 single = open(sessionOptions);
+                singlePressure = Pressure(source is null ? 0 : new FileInfo(source).Length);
                 (metadata, FixedInputSize, Precision) = Describe(single, source ?? "the ONNX model");
                 stages = single.OutputMetadata.ContainsKey(EmbeddingName) ? [FeatureStage.Pooled] : [];
                 stages = [.. stages, .. Enum.GetValues<FeatureStage>().Where(s => s != FeatureStage.Pooled && single.OutputMetadata.ContainsKey(StageName(s)))];
@@ -136,11 +138,14 @@ internal sealed class OnnxEngine : IInferenceEngine
     public void Dispose()
     {
         single?.Dispose();
+        Release(singlePressure);
+        singlePressure = 0;
         lock (gate)
         {
             foreach (var s in sessions.Values)
             {
                 s.Session.Dispose();
+                Release(s.Pressure);
             }
 
             sessions.Clear();
@@ -242,7 +247,7 @@ internal sealed class OnnxEngine : IInferenceEngine
             if (!sessions.TryGetValue((height, width, stages), out entry!))
             {
                 var (created, path) = sessionFor!(height, width, stages, sessionOptions);
-                sessions[(height, width, stages)] = entry = new Entry(created);
+                sessions[(height, width, stages)] = entry = new Entry(created) { Pressure = Pressure(path is null ? 0 : new FileInfo(path).Length) };
                 ModelPath ??= path;
             }
 
@@ -263,6 +268,7 @@ internal sealed class OnnxEngine : IInferenceEngine
                 {
                     sessions.Remove(idle.Key);
                     idle.Value.Session.Dispose();
+                    Release(idle.Value.Pressure);
                 }
             }
         }
@@ -307,9 +313,35 @@ internal sealed class OnnxEngine : IInferenceEngine
         return o;
     }
 
+    /// <summary>
+    /// Tells the garbage collector that a session holds about <paramref name="modelBytes"/> of native memory (its weights,
+    /// then their packed copies), so that it schedules its collections knowing the process is that much larger: garbage a
+    /// first use left (the checkpoint it read, the export it built) is then collected before it adds to the peak.
+    /// </summary>
+    private static long Pressure(long modelBytes)
+    {
+        var bytes = 2 * modelBytes;
+        if (bytes > 0)
+        {
+            GC.AddMemoryPressure(bytes);
+        }
+
+        return bytes;
+    }
+
+    private static void Release(long bytes)
+    {
+        if (bytes > 0)
+        {
+            GC.RemoveMemoryPressure(bytes);
+        }
+    }
+
     private sealed class Entry(InferenceSession session)
     {
         public InferenceSession Session { get; } = session;
+
+        public long Pressure { get; init; }
 
         public int InUse { get; set; }
 

@@ -187,12 +187,15 @@ internal sealed class OnnxExportCache
             throw new Res2NetException($"{Path.Combine(Folders(weightsPath)[^1], name)}: the ONNX export cache holds something other than a file under this name; remove it.");
         }
 
-        Onnx.ModelProto proto;
+        OnnxModel exported;
         using (var model = read().CreateModel())
         {
             model.eval();
-            proto = OnnxExporter.Build(model, export, (WeightsHashKey, weightsHash), (ExportKeyKey, key));
+            exported = OnnxExporter.Build(model, export, (WeightsHashKey, weightsHash), (ExportKeyKey, key));
         }
+
+        using var owned = exported;
+        var proto = exported.Proto;
 
         for (var i = 0; ; i++)
         {
@@ -215,6 +218,11 @@ internal sealed class OnnxExportCache
                 });
                 AtomicFile.WriteAllBytes(path + HashSuffix, Encoding.ASCII.GetBytes($"{hash} {length}"));
                 Trim(folders[i], keep: path);
+
+                // The export's weights (native memory) and the model's are freed now: hand them back before ONNX Runtime
+                // loads the file, so that a first use costs about what later ones do.
+                owned.Dispose();
+                NativeMemory.ReturnFreedMemory();
                 return (path, sessionOptions is null ? null! : new InferenceSession(path, sessionOptions));
             }
             catch (Exception e) when (i < folders.Count - 1 && e is Res2NetException or IOException or UnauthorizedAccessException)

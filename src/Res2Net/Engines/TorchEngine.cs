@@ -15,6 +15,7 @@ internal sealed class TorchEngine : IInferenceEngine
     {
         ArgumentNullException.ThrowIfNull(model);
         Precisions.Check(precision, EngineKind.Torch);
+        TorchRuntime.TuneForRepeatedPasses();
         Model = model;
         Model.eval();
         Precision = precision;

@@ -32,13 +32,19 @@ public static class OnnxExporter
     /// <param name="cancellationToken">Stops calibration between batches.</param>
     /// <exception cref="InvalidOptionException">An option is out of range, or INT8 lacks calibration inputs.</exception>
     public static void Export(Res2NetBackbone model, string path, OnnxExportOptions? options = null, IEnumerable<FloatTensor>? calibration = null,
-        CancellationToken cancellationToken = default) =>
-        Write(Build(model, options, calibration, cancellationToken), path);
+        CancellationToken cancellationToken = default)
+    {
+        using var graph = Build(model, options, calibration, cancellationToken);
+        Write(graph.Proto, path);
+    }
 
     /// <summary>The model's graph as the bytes of an ONNX file (see <see cref="Export"/>).</summary>
     public static byte[] ExportBytes(Res2NetBackbone model, OnnxExportOptions? options = null, IEnumerable<FloatTensor>? calibration = null,
-        CancellationToken cancellationToken = default) =>
-        Build(model, options, calibration, cancellationToken).ToByteArray();
+        CancellationToken cancellationToken = default)
+    {
+        using var graph = Build(model, options, calibration, cancellationToken);
+        return graph.Proto.ToByteArray();
+    }
 
     /// <summary>Writes a graph through a temporary file and a rename (an interrupted write leaves no half file).</summary>
     internal static void Write(ModelProto model, string path)
@@ -63,15 +69,15 @@ public static class OnnxExporter
     }
 
     /// <summary>The float32 graph, with <paramref name="properties"/> added to its <c>metadata_props</c>.</summary>
-    internal static ModelProto Build(Res2NetBackbone model, OnnxExportOptions options, params (string Key, string Value)[] properties)
+    internal static OnnxModel Build(Res2NetBackbone model, OnnxExportOptions options, params (string Key, string Value)[] properties)
     {
-        var proto = Build(model, options with { Precision = Precision.Float32 }, null, CancellationToken.None);
+        var graph = Build(model, options with { Precision = Precision.Float32 }, null, CancellationToken.None);
         foreach (var (key, value) in properties)
         {
-            SetProperty(proto, key, value);
+            SetProperty(graph.Proto, key, value);
         }
 
-        return proto;
+        return graph;
     }
 
     /// <summary>
@@ -79,7 +85,7 @@ public static class OnnxExporter
     /// (the input size set to the fixed size, if any) so that an engine opening the file knows what it runs; quantized
     /// when the options say INT8.
     /// </summary>
-    internal static ModelProto Build(Res2NetBackbone model, OnnxExportOptions? options, IEnumerable<FloatTensor>? calibration, CancellationToken cancellationToken)
+    internal static OnnxModel Build(Res2NetBackbone model, OnnxExportOptions? options, IEnumerable<FloatTensor>? calibration, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new OnnxExportOptions();
@@ -96,6 +102,20 @@ public static class OnnxExporter
 
         var name = model.ModelName ?? model.GetType().Name;
         var g = new OnnxGraph(name, options.Opset);
+        try
+        {
+            return new OnnxModel(Build(model, options, calibration, g, name, cancellationToken), g);
+        }
+        catch
+        {
+            g.Dispose();
+            throw;
+        }
+    }
+
+    private static ModelProto Build(Res2NetBackbone model, OnnxExportOptions options, IEnumerable<FloatTensor>? calibration, OnnxGraph g, string name,
+        CancellationToken cancellationToken)
+    {
         var writer = new OnnxWriter(g, options);
         using var noGrad = no_grad();
         long?[] inputDims = [options.Batch, model.Config.InChannels, options.Height, options.Width];

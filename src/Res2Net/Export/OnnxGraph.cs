@@ -6,10 +6,12 @@ namespace Res2Net.Export;
 
 /// <summary>
 /// Appends nodes and initializers to an ONNX graph in the order they are created, so the graph is topologically sorted
-/// by construction (every node only reads names that exist already).
+/// by construction (every node only reads names that exist already). The initializers' bytes are held in native memory
+/// the graph owns: dispose it once the model is written.
 /// </summary>
-internal sealed class OnnxGraph
+internal sealed class OnnxGraph : IDisposable
 {
+    private readonly List<NativeBuffer> buffers = [];
     private readonly HashSet<string> names = [];
     private readonly HashSet<string> nodeNames = [];
     private int counter;
@@ -32,14 +34,31 @@ internal sealed class OnnxGraph
 
     public void AddOutput(string name, long?[] dims, string[] symbolic) => Graph.Output.Add(ValueInfo(name, dims, symbolic));
 
-    public string Initializer(string hint, float[] data, params long[] dims)
+    /// <summary>A float32 initializer holding <paramref name="data"/> (little-endian float32 bytes, copied into the graph's native memory).</summary>
+    public string Initializer(string hint, ReadOnlySpan<byte> data, params long[] dims)
     {
         var name = Unique(hint);
         var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
         tensor.Dims.AddRange(dims);
-        tensor.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan()));
+        var buffer = new NativeBuffer(data);
+        buffers.Add(buffer);
+        tensor.RawData = UnsafeByteOperations.UnsafeWrap(buffer.Memory);
         Graph.Initializer.Add(tensor);
         return name;
+    }
+
+    /// <summary>A float32 initializer holding <paramref name="data"/>.</summary>
+    public string Initializer(string hint, float[] data, params long[] dims) => Initializer(hint, MemoryMarshal.AsBytes(data.AsSpan()), dims);
+
+    /// <summary>Frees the initializers' bytes: the graph must not be written after this.</summary>
+    public void Dispose()
+    {
+        foreach (var buffer in buffers)
+        {
+            ((IDisposable)buffer).Dispose();
+        }
+
+        buffers.Clear();
     }
 
     public string Int64Initializer(string hint, params long[] data)

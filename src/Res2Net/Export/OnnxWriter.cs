@@ -68,10 +68,8 @@ internal sealed class OnnxWriter(OnnxGraph g, OnnxExportOptions options)
 
     public string Linear(Linear fc, string x, string output)
     {
-        var w = Floats(fc.weight!);
-        var b = fc.bias is null ? new float[fc.weight!.shape[0]] : Floats(fc.bias);
-        var wi = g.Initializer("fc.weight", w, fc.weight!.shape);
-        var bi = g.Initializer("fc.bias", b, fc.weight!.shape[0]);
+        var wi = Initializer("fc.weight", fc.weight!);
+        var bi = fc.bias is null ? g.Initializer("fc.bias", new float[fc.weight!.shape[0]], fc.weight!.shape[0]) : Initializer("fc.bias", fc.bias);
         return g.Node("Gemm", output, [x, wi, bi], Int("transB", 1));
     }
 
@@ -89,8 +87,8 @@ internal sealed class OnnxWriter(OnnxGraph g, OnnxExportOptions options)
     /// <summary>A Conv node with <paramref name="geometry"/>'s kernel, stride, padding and dilation and the given weights.</summary>
     private string Emit(Tensor w, Tensor b, FoldedConv geometry, long groups, string x, string name, bool relu = false)
     {
-        var wi = g.Initializer($"{name}.weight", Floats(w), w.shape);
-        var bi = g.Initializer($"{name}.bias", Floats(b), b.shape[0]);
+        var wi = Initializer($"{name}.weight", w);
+        var bi = Initializer($"{name}.bias", b);
         var y = g.Node("Conv", name, [x, wi, bi], ConvAttributes(geometry, groups));
         return relu ? g.Node("Relu", $"{name}.relu", [y]) : y;
     }
@@ -178,9 +176,10 @@ internal sealed class OnnxWriter(OnnxGraph g, OnnxExportOptions options)
         Int("group", groups),
     ];
 
-    private static float[] Floats(Tensor t)
+    /// <summary>A float32 initializer with the tensor's values and shape, copied straight from LibTorch's memory into the graph's.</summary>
+    private string Initializer(string name, Tensor t)
     {
         using var f = t.detach().to(float32).cpu().contiguous();
-        return f.data<float>().ToArray();
+        return g.Initializer(name, f.bytes, f.shape);
     }
 }

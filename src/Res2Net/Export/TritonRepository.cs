@@ -47,7 +47,8 @@ public static class TritonRepository
 
         // Triton's dims are fixed: the input size the weights were trained for, unless another is asked for.
         options = options with { Size = options.Size ?? model.Metadata.Preprocess.InputSize };
-        var graph = OnnxExporter.Build(model, options, calibration, cancellationToken);
+        using var exported = OnnxExporter.Build(model, options, calibration, cancellationToken);
+        var graph = exported.Proto;
         var metadata = model.Metadata with { Preprocess = model.Metadata.Preprocess with { InputSize = options.Size!.Value } };
         var name = metadata.Model;
         var folder = Path.Combine(repository, name);

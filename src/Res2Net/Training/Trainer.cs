@@ -57,7 +57,7 @@ public sealed class Trainer
             set_num_threads(threads);
         }
 
-        TorchRuntime.Initialize(); // Also keeps LibTorch's freed activation buffers on the heap (NativeMemory).
+        TorchRuntime.TuneForRepeatedPasses(); // Keeps LibTorch's freed activation buffers on the heap (NativeMemory).
 
         var info = ModelRegistry.Get(options.Model);
         var train = options.TrainLimit is { } tl && tl < data.Train.Count ? Interleaved(data.Train, tl) : data.Train;

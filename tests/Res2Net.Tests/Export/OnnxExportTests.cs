@@ -100,7 +100,8 @@ public class OnnxExportTests
             expectedPooled = model.ForwardEmbedding(input);
         }
 
-        var proto = OnnxExporter.Build(model, new OnnxExportOptions { Batch = 1, Size = 224 });
+        using var exported = OnnxExporter.Build(model, new OnnxExportOptions { Batch = 1, Size = 224 });
+        var proto = exported.Proto;
         AssertValid(proto, 17);
         var nodes = proto.Graph.Node;
         Assert.DoesNotContain(nodes, n => n.OpType == "BatchNormalization");

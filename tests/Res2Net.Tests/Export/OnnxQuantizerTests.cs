@@ -25,7 +25,8 @@ public class OnnxQuantizerTests
         ModelWeights.Load(model, TestPaths.Fixture(name + ".pth"));
         model.eval();
         var input = Npy.Read(TestPaths.Fixture("input_2x3x64x64.npy"));
-        var fp32 = OnnxExporter.Build(model, new OnnxExportOptions { Size = 64 });
+        using var exported = OnnxExporter.Build(model, new OnnxExportOptions { Size = 64 });
+        var fp32 = exported.Proto;
         var ranges = OnnxQuantizer.Calibrate(fp32, [new FloatTensor(input.ToFloatArray(), input.Shape)]);
         var int8 = OnnxQuantizer.Quantize(fp32, ranges);
         OnnxExportTests.AssertValid(int8, 17);
