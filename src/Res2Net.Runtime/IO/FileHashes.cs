@@ -11,6 +11,10 @@ namespace Res2Net.IO;
 internal static class FileHashes
 {
     private static readonly ConcurrentDictionary<string, (FileSystemEntry Entry, DateTime Modified, string Hash)> Known = new(StringComparer.Ordinal);
+    private static long computed;
+
+    /// <summary>Files hashed so far in this process (tests count them: a file is hashed once).</summary>
+    public static long Computed => Interlocked.Read(ref computed);
 
     /// <summary>The lowercase hex SHA-256 of a regular file; <paramref name="what"/> names it in errors ("checkpoint").</summary>
     /// <exception cref="Res2NetException">The file is missing, not a regular file, or cannot be read.</exception>
@@ -37,6 +41,7 @@ internal static class FileHashes
             }
         }
 
+        Interlocked.Increment(ref computed);
         Known[full] = (entry, modified, hash);
         return hash;
     }
@@ -65,6 +70,7 @@ internal static class FileHashes
             }
         }
 
+        Interlocked.Increment(ref computed);
         Known[full] = (entry, modified, hash);
         return hash;
     }

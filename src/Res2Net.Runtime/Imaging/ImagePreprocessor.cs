@@ -70,7 +70,10 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>Preprocesses a decoded image into <paramref name="destination"/> (<see cref="OutputLength"/> values, C order).</summary>
-    public void ProcessInto(DecodedImage image, Span<float> destination)
+    public void ProcessInto(DecodedImage image, Span<float> destination) => ProcessInto(image, destination, PilResample.BestIsa);
+
+    /// <summary>The same, on the vector instructions <paramref name="isa"/> names (tests hold every path to PIL's bytes).</summary>
+    internal void ProcessInto(DecodedImage image, Span<float> destination, PilResample.Isa isa)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (destination.Length < OutputLength)
@@ -81,7 +84,7 @@ public sealed class ImagePreprocessor
         var g = Geometry(image.Width, image.Height);
         var pixels = Channels == 3 ? image.RgbArray : image.ToLuminance();
         PilResample.ResizeCropNormalize(pixels, image.Width, image.Height, Channels, g.ResizedWidth, g.ResizedHeight,
-            g.CropLeft, g.CropTop, g.CropSize, g.CropSize, filter, mean, std, destination);
+            g.CropLeft, g.CropTop, g.CropSize, g.CropSize, filter, mean, std, destination, isa);
     }
 
     /// <summary>

@@ -8,8 +8,10 @@ namespace Res2Net.Weights;
 /// A checkpoint read and understood: which registered model its tensors are for, with how many classes and input
 /// channels, and what the weights are for (<see cref="ModelMetadata"/>, as the file records it or, for files from
 /// elsewhere, inferred from its shapes, from its hash when it is a published file, and from a <c>classes.txt</c> beside
-/// it). The one way from a checkpoint file to a model: shapes are checked against the registered model before any
-/// model is built, so a file cannot make the library allocate what its own data does not hold.
+/// it). The one path from a checkpoint file to a model, behind <see cref="Res2NetBackbone.CreateAsync"/> and
+/// <see cref="Predictor.OpenAsync(ModelSource, ModelOptions?, IProgress{DownloadProgress}?, CancellationToken)"/>:
+/// shapes are checked against the registered model before any model is built, so a file cannot make the library
+/// allocate what its own data does not hold. <see cref="Inspect"/> describes a file that fits no model.
 /// </summary>
 public sealed class ModelCheckpoint
 {
@@ -29,6 +31,11 @@ public sealed class ModelCheckpoint
         MetadataRecorded = recorded;
         StateDict = stateDict;
     }
+
+    private static long reads;
+
+    /// <summary>Checkpoints parsed so far in this process (the warm path's tests count them: a cached export parses none).</summary>
+    internal static long Reads => Interlocked.Read(ref reads);
 
     /// <summary>The file.</summary>
     public string Path { get; }
@@ -60,7 +67,7 @@ public sealed class ModelCheckpoint
 
     /// <summary>The same checkpoint, built with another output stride (8, 16 or 32, ImageNet ResNet-style models) or block style.</summary>
     /// <exception cref="InvalidOptionException">The model's family has no such form; checked before anything is built.</exception>
-    public ModelCheckpoint With(int? outputStride = null, BlockStyle? style = null)
+    internal ModelCheckpoint With(int? outputStride = null, BlockStyle? style = null)
     {
         var config = Model.Configure(Metadata.NumClasses, Metadata.InChannels, outputStride ?? OutputStride, style ?? Style);
         return new ModelCheckpoint(Path, Model, Metadata with { OutputStride = config.OutputStride }, MetadataRecorded, StateDict, Layout, config.Style);
@@ -76,6 +83,7 @@ public sealed class ModelCheckpoint
     public static ModelCheckpoint Read(string path, string? modelName = null)
     {
         ArgumentNullException.ThrowIfNull(path);
+        Interlocked.Increment(ref reads);
         var name = System.IO.Path.GetFileName(path);
         var (layout, tensors) = CheckpointLayouts.ToOfficial(CheckpointFile.ReadStateDict(path, out var json), name);
         var recorded = json is null ? null : ModelMetadata.FromJson(json, name);
@@ -144,9 +152,10 @@ public sealed class ModelCheckpoint
 
     /// <summary>
     /// Builds the model (with <see cref="OutputStride"/> and <see cref="Style"/>) and loads the weights strictly, with the
-    /// metadata. The network is not initialised first: every weight is overwritten.
+    /// metadata. The network is not initialised first: every weight is overwritten. (Outside this library,
+    /// <see cref="Res2NetBackbone.CreateAsync"/> is the one way to a model.)
     /// </summary>
-    public Res2NetBackbone CreateModel() => CreateModel(LoadOptions.Default);
+    internal Res2NetBackbone CreateModel() => CreateModel(LoadOptions.Default);
 
     internal Res2NetBackbone CreateModel(LoadOptions options)
     {
@@ -168,9 +177,12 @@ public sealed class ModelCheckpoint
     /// The published weights this file is, when it records nothing of itself but has their shapes and their hash (the
     /// official .pth files); the hash is read once per process.
     /// </summary>
-    private static PretrainedConfig? Published(string path, ModelInfo info, int classes, int channels)
+    private static PretrainedConfig? Published(string path, ModelInfo info, int classes, int channels) =>
+        Published(path, info.Pretrained.Where(p => p.NumClasses == classes && channels == info.Config.InChannels).ToList());
+
+    /// <summary>The one of <paramref name="candidates"/> whose published hash the file has, if any (none: not hashed).</summary>
+    internal static PretrainedConfig? Published(string path, IReadOnlyList<PretrainedConfig> candidates)
     {
-        var candidates = info.Pretrained.Where(p => p.NumClasses == classes && channels == info.Config.InChannels).ToList();
         if (candidates.Count == 0)
         {
             return null;

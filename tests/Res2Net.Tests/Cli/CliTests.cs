@@ -32,6 +32,27 @@ public class CliTests
     }
 
     [Fact]
+    public void Models_and_info_tell_the_license_of_the_published_weights_before_anything_is_downloaded()
+    {
+        var models = JsonDocument.Parse(CliRunner.Run("models", "--format", "json").StdOut).RootElement.EnumerateArray().ToList();
+        var r50 = models.Single(m => m.GetProperty("name").GetString() == "res2net50_26w_4s");
+        Assert.Equal("CC-BY-NC-SA-4.0", r50.GetProperty("license").GetString());
+        var weights = r50.GetProperty("weights").EnumerateArray().Single();
+        Assert.Equal("res2net50_26w_4s.in1k", weights.GetProperty("name").GetString());
+        Assert.Equal("06e79181", weights.GetProperty("sha256_prefix").GetString());
+        Assert.Equal(ModelRegistry.Get("res2net50_26w_4s").Pretrained[0].MaxBytes, weights.GetProperty("max_bytes").GetInt64());
+        Assert.Equal(JsonValueKind.Null, models.Single(m => m.GetProperty("name").GetString() == "res2net_small").GetProperty("license").ValueKind);
+
+        var table = CliRunner.Run("models");
+        Assert.Contains("CC-BY-NC-SA-4.0", table.StdOut, StringComparison.Ordinal);
+        Assert.Contains("non-commercial use only", table.StdErr, StringComparison.Ordinal);
+
+        var info = JsonDocument.Parse(CliRunner.Run("info", "--model", "res2next50", "--format", "json").StdOut).RootElement;
+        Assert.Equal("CC-BY-NC-SA-4.0", info.GetProperty("license").GetString());
+        Assert.Equal("https://github.com/Res2Net/Res2Net-PretrainedModels", info.GetProperty("pretrained")[0].GetProperty("license_url").GetString());
+    }
+
+    [Fact]
     public void Info_prints_stage_shapes_and_never_the_nnpack_warning()
     {
         // A 64x64 input at batch 1 runs small-map convolutions, where LibTorch would try NNPACK and complain.

@@ -127,3 +127,102 @@ public class RegistryTests
         Assert.DoesNotContain(ModelWeights.StateDict(model), e => e.Key.StartsWith("fc.", StringComparison.Ordinal));
     }
 }
+
+/// <summary>The published weights as data apart from the architectures: address, hash, size bound, license.</summary>
+public class PretrainedConfigTests
+{
+    [Fact]
+    public void Every_published_weight_set_has_its_address_hash_size_bound_and_license_from_the_official_table()
+    {
+        var zoo = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture(Path.Combine("reference", "model_zoo.json"))));
+        var published = zoo.RootElement.GetProperty("models").EnumerateArray().Where(e => e.GetProperty("weights_url").ValueKind == JsonValueKind.String).ToList();
+        Assert.Equal(published.Count, ModelRegistry.All.Sum(m => m.Pretrained.Count));
+        foreach (var entry in published)
+        {
+            var info = ModelRegistry.Get(entry.GetProperty("name").GetString()!);
+            var weights = Assert.Single(info.Pretrained);
+            var url = entry.GetProperty("weights_url").GetString()!;
+            Assert.Equal((url, $"{info.Name}.in1k"), (weights.Url, weights.Name));
+
+            // torch.hub's rule: the hex digits after the file name's last '-' start the file's SHA-256.
+            var stem = Path.GetFileNameWithoutExtension(url);
+            Assert.Equal(stem[(stem.LastIndexOf('-') + 1)..], weights.Sha256Prefix);
+            Assert.Equal(entry.GetProperty("imagenet_top1_error").GetDouble(), weights.Top1Error);
+            Assert.Equal(1000, weights.NumClasses);
+            Assert.Equal(("CC-BY-NC-SA-4.0", "https://github.com/Res2Net/Res2Net-PretrainedModels"), (weights.License, weights.LicenseUrl));
+
+            // The size bound: the architecture's float32 tensors (at least 4 bytes a parameter) and a few megabytes of container.
+            var parameters = (long)(entry.GetProperty("params_millions").GetDouble() * 1e6);
+            Assert.InRange(weights.MaxBytes, 4 * parameters, (4.2 * parameters) + Limits.DownloadOverheadBytes);
+        }
+    }
+
+    [Fact]
+    public async Task Weights_made_from_published_ones_carry_their_name_and_license_and_fine_tuning_keeps_them()
+    {
+        var (info, weights) = ModelRegistry.GetPretrained("res2net50_v1b_26w_4s");
+        var metadata = info.MetadataOf(weights);
+        Assert.Equal(("res2net50_v1b_26w_4s.in1k", "CC-BY-NC-SA-4.0"), (metadata.Pretrained, metadata.License));
+        Assert.Equal(metadata, ModelMetadata.FromJson(metadata.ToJson(), "test"));
+        Assert.Null(info.DefaultMetadata().License);
+
+        // A checkpoint that records them (as every file written from such weights does) keeps them through fine-tuning.
+        using var dir = new TempDir();
+        using (var model = ModelRegistry.Create("res2net_cifar_tiny"))
+        {
+            model.Describe(model.Metadata with { Pretrained = "res2net_cifar_tiny.test", License = "CC-BY-NC-SA-4.0" });
+            model.Save(dir.File("a.pth"));
+        }
+
+        using var tuned = await Res2NetBackbone.CreateAsync(Res2Net.Engines.ModelSource.Checkpoint(dir.File("a.pth")), new BackboneOptions { NumClasses = 4 });
+        Assert.Equal(("res2net_cifar_tiny.test", "CC-BY-NC-SA-4.0"), (tuned.Metadata.Pretrained, tuned.Metadata.License));
+        tuned.Save(dir.File("b.safetensors"));
+        Assert.Equal("CC-BY-NC-SA-4.0", ModelCheckpoint.Read(dir.File("b.safetensors")).Metadata.License);
+    }
+
+    [Fact]
+    public void A_file_without_metadata_is_known_as_published_weights_by_its_hash_alone()
+    {
+        using var dir = new TempDir();
+        var file = dir.File("renamed.pth");
+        using (var model = ModelRegistry.Create("res2net_cifar_tiny"))
+        {
+            // No metadata (as the official .pth files): written as a plain state dict.
+            CheckpointFile.Write(file, ModelWeights.StateDict(model).Select(e => KeyValuePair.Create(e.Key, e.Value.ToTensorData())));
+        }
+
+        var hash = Res2Net.IO.FileHashes.Sha256(file);
+        var published = new PretrainedConfig
+        {
+            Model = "res2net_cifar_tiny",
+            Tag = "test",
+            Url = "https://example.org/x.pth",
+            Sha256Prefix = hash[..8],
+            Preprocess = Res2Net.Imaging.PreprocessConfig.ImageNet,
+            ClassNames = [],
+            License = "CC-BY-NC-SA-4.0",
+            LicenseTerms = "test",
+            LicenseUrl = "https://example.org",
+        };
+        var other = published with { Sha256Prefix = hash[..7] + (hash[7] == '0' ? '1' : '0') };
+        Assert.Same(published, ModelCheckpoint.Published(file, [other, published]));
+        Assert.Null(ModelCheckpoint.Published(file, [other]));
+    }
+
+    [Theory]
+    [InlineData("res2net50_26w_4s", 32)]
+    [InlineData("res2net50_26w_4s", 16)]
+    [InlineData("res2net50_v1b_26w_4s", 8)]
+    [InlineData("res2net_small", 8)]
+    [InlineData("res2net_small", 4)]
+    [InlineData("res2next29_6cx24wx4s", 4)]
+    [InlineData("res2net_dla60", 32)]
+    public void The_output_stride_a_model_is_built_with_is_the_one_its_metadata_and_its_last_stage_say(string name, int outputStride)
+    {
+        using var model = ModelRegistry.Create(name, outputStride: outputStride);
+        Assert.Equal(outputStride, model.Stages[^1].Reduction);
+        Assert.Equal(outputStride, model.Config.OutputStride);
+        Assert.Equal(outputStride, model.Metadata.OutputStride);
+        Assert.Equal(outputStride, ModelRegistry.Get(name).Configure(outputStride: outputStride).OutputStride);
+    }
+}
