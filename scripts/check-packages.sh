@@ -14,7 +14,7 @@ note() { echo "== $*"; }
 note "pack"
 rm -rf artifacts/packages
 dotnet pack Res2Net.slnx -c Release -o artifacts/packages -v quiet -nologo >/dev/null
-for p in Res2Net.Runtime Res2Net Res2Net.AspNetCore Res2Net.Tool; do
+for p in Res2Net.Runtime Res2Net Res2Net.AspNetCore Res2Net.Client Res2Net.Tool; do
   ls artifacts/packages/$p.*.nupkg artifacts/packages/$p.*.snupkg >/dev/null 2>&1 || fail "no package or symbol package for $p"
 done
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
@@ -42,20 +42,36 @@ runtime_mb=$(( $(du -sb "$work/classify" | cut -f1) / 1000000 ))
 "$work/classify/ClassifyOnnx" "$work/model/fm.onnx" "${photos[@]}" > "$work/sample.jsonl"
 cmp -s "$work/tool.jsonl" "$work/sample.jsonl" || { diff "$work/tool.jsonl" "$work/sample.jsonl" >&2; fail "the runtime sample and res2net classify --onnx disagree"; }
 
-note "the service sample: Res2Net.AspNetCore only, serving the export on 127.0.0.1"
+note "the service sample: Res2Net.AspNetCore only, configured by environment variables as a container is, on 127.0.0.1"
 NUGET_PACKAGES=$work/nuget-service dotnet publish samples/Service -c Release -o "$work/service" -v quiet -nologo >/dev/null
 if ls "$work/nuget-service" | grep -qiE '^(torchsharp|libtorch)'; then
   fail "the service sample restored $(ls "$work/nuget-service" | grep -iE '^(torchsharp|libtorch)' | tr '\n' ' ')"
 fi
 service_mb=$(( $(du -sb "$work/service" | cut -f1) / 1000000 ))
-ASPNETCORE_URLS=http://127.0.0.1:18799 "$work/service/Service" "$work/model/fm.onnx" >"$work/service.log" 2>&1 &
+Res2Net__Models__fm__Source="$work/model/fm.onnx" \
+  Kestrel__Endpoints__Http__Url=http://127.0.0.1:18799 \
+  Kestrel__Endpoints__Grpc__Url=http://127.0.0.1:18798 Kestrel__Endpoints__Grpc__Protocols=Http2 \
+  "$work/service/Service" >"$work/service.log" 2>&1 &
 service=$!
-for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18799/readyz >/dev/null && break; sleep 0.5; done
+stop_service() { kill "$service" 2>/dev/null; wait "$service" 2>/dev/null || true; }
+for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18799/v2/health/ready >/dev/null && break; sleep 0.5; done
 served=$(curl -sf -X POST --data-binary @"${photos[0]}" -H 'Content-Type: image/png' 'http://127.0.0.1:18799/v1/classify?topk=5' || true)
-kill "$service"; wait "$service" 2>/dev/null || true
-[ -n "$served" ] || { cat "$work/service.log" >&2; fail "the service sample did not answer /v1/classify"; }
-[ "$(echo "$served" | jq -c '[.top[].class]')" = "$(head -1 "$work/tool.jsonl" | jq -c '[.top[].class]')" ] \
-  || fail "the service sample and res2net classify --onnx disagree: $served"
+[ -n "$served" ] || { stop_service; cat "$work/service.log" >&2; fail "the service sample did not answer /v1/classify"; }
+expected=$(head -1 "$work/tool.jsonl" | jq -c '[.top[].class]')
+[ "$(echo "$served" | jq -c '[.top[].class]')" = "$expected" ] || { stop_service; fail "the service sample and res2net classify --onnx disagree: $served"; }
+
+note "the client sample: Res2Net.Client only, classifying over REST and gRPC on the service sample"
+NUGET_PACKAGES=$work/nuget-client dotnet publish samples/Client -c Release -o "$work/client" -v quiet -nologo >/dev/null \
+  || { stop_service; fail "the client sample does not build"; }
+if ls "$work/nuget-client" | grep -qiE '^(torchsharp|libtorch|microsoft\.ml\.onnxruntime)'; then
+  stop_service; fail "the client sample restored a model runtime: $(ls "$work/nuget-client" | grep -iE '^(torchsharp|libtorch|microsoft\.ml)' | tr '\n' ' ')"
+fi
+for address in http://127.0.0.1:18799 grpc://127.0.0.1:18798; do
+  answer=$("$work/client/Client" "$address" fm "${photos[0]}" || true)
+  [ "$(echo "$answer" | jq -c '[.top[].class]' 2>/dev/null)" = "$expected" ] \
+    || { stop_service; cat "$work/service.log" >&2; fail "the client sample over $address disagrees with res2net classify --onnx: $answer"; }
+done
+stop_service
 
 note "the fine-tuning sample: the Res2Net package, TorchSharp from NuGet, no fix from this repository"
 NUGET_PACKAGES=$work/nuget-full dotnet publish samples/FineTune -c Release -o "$work/finetune" -v quiet -nologo >/dev/null

@@ -31,13 +31,21 @@ internal sealed class DynamicBatcher : IDisposable
     }
 
     /// <summary>
-    /// Queues one preprocessed image (C, H, W); the task gives its row of logits (<paramref name="stages"/> null) or of
-    /// each stage asked for. Images that ask for the same outputs share a forward pass.
+    /// Queues one preprocessed image (C, H, W); the task gives its row of the logits (when <paramref name="logits"/> is
+    /// set) and then of each stage asked for. Images that ask for the same outputs share a forward pass.
     /// </summary>
-    public Task<IReadOnlyList<FloatTensor>> Enqueue(FloatTensor image, IReadOnlyList<FeatureStage>? stages, CancellationToken cancellationToken)
+    /// <param name="image">The preprocessed image.</param>
+    /// <param name="logits">Whether the classifier's logits are wanted.</param>
+    /// <param name="stages">The feature outputs wanted after the logits.</param>
+    /// <param name="kind">What the image is for in the metrics (classify, embed, infer).</param>
+    /// <param name="timeout">A shorter wait than the model's <see cref="Res2NetModelOptions.Timeout"/>, if the request asks for one.</param>
+    /// <param name="cancellationToken">Drops the image if it has not reached the model.</param>
+    public Task<IReadOnlyList<FloatTensor>> Enqueue(FloatTensor image, bool logits, IReadOnlyList<FeatureStage> stages, string kind, TimeSpan? timeout,
+        CancellationToken cancellationToken)
     {
-        var kind = stages is null ? "logits" : string.Join(",", stages);
-        var item = new WorkItem(image, kind, stages, Stopwatch.GetTimestamp() + (long)(options.Timeout.TotalSeconds * Stopwatch.Frequency), cancellationToken);
+        var key = (logits ? "logits;" : ";") + string.Join(",", stages) + ";" + string.Join("x", image.Shape);
+        var wait = timeout is { } t && t < options.Timeout ? t : options.Timeout;
+        var item = new WorkItem(image, key, logits, stages, kind, Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency), wait, cancellationToken);
         bool added;
         try
         {
@@ -130,7 +138,7 @@ internal sealed class DynamicBatcher : IDisposable
             {
                 metrics.Rejected.WithLabels("timeout", model).Inc();
                 item.Result.TrySetException(new ServiceUnavailableException(
-                    $"The request waited longer than {options.Timeout.TotalSeconds:0.#} s for the model.", RetryAfter()));
+                    $"The request waited longer than {item.Wait.TotalSeconds:0.###} s for the model.", RetryAfter()));
             }
             else
             {
@@ -138,18 +146,21 @@ internal sealed class DynamicBatcher : IDisposable
             }
         }
 
-        foreach (var group in live.GroupBy(i => i.Kind))
+        foreach (var group in live.GroupBy(i => i.Key))
         {
             var items = group.ToList();
             try
             {
                 var started = Stopwatch.GetTimestamp();
                 var input = FloatTensor.Stack(items.Select(i => i.Image).ToList());
-                var stages = items[0].Stages;
-                IReadOnlyList<FloatTensor> outputs = stages is null ? [predictor.Logits(input)] : predictor.Features(input, stages);
+                var outputs = predictor.Outputs(input, items[0].Logits, items[0].Stages);
                 metrics.InferenceSeconds.WithLabels(model).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 metrics.BatchSize.WithLabels(model).Observe(items.Count);
-                metrics.Images.WithLabels(stages is null ? "classify" : "embed", model).Inc(items.Count);
+                foreach (var kind in items.GroupBy(i => i.Kind))
+                {
+                    metrics.Images.WithLabels(kind.Key, model).Inc(kind.Count());
+                }
+
                 for (var i = 0; i < items.Count; i++)
                 {
                     var row = i;
@@ -166,7 +177,8 @@ internal sealed class DynamicBatcher : IDisposable
         }
     }
 
-    private sealed record WorkItem(FloatTensor Image, string Kind, IReadOnlyList<FeatureStage>? Stages, long Deadline, CancellationToken Cancellation)
+    private sealed record WorkItem(FloatTensor Image, string Key, bool Logits, IReadOnlyList<FeatureStage> Stages, string Kind, long Deadline, TimeSpan Wait,
+        CancellationToken Cancellation)
     {
         public TaskCompletionSource<IReadOnlyList<FloatTensor>> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

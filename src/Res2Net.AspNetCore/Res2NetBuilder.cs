@@ -46,6 +46,42 @@ public sealed class Res2NetBuilder
         return this;
     }
 
+    /// <summary>
+    /// Serves every model of a Triton model repository (as <c>res2net export --triton</c> writes it, and as Triton reads
+    /// it): each folder with a <c>config.pbtxt</c> is a model named by the folder, served from its highest numbered
+    /// version folder's ONNX file (<c>N/model.onnx</c>, or the configuration's <c>default_model_filename</c>) as that
+    /// version, batching at most the configuration's <c>max_batch_size</c> images; <paramref name="configure"/> sets the
+    /// rest of each model's options. The first model in name order is the default. The folder is read now.
+    /// </summary>
+    /// <param name="repository">The model repository folder.</param>
+    /// <param name="configure">Sets each model's other options (engine, threads, queue); called after the repository's own.</param>
+    /// <exception cref="Res2NetException">The folder, a configuration or a model folder is unusable; the message names it.</exception>
+    public Res2NetBuilder AddRepository(string repository, Action<Res2NetModelOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(repository);
+        foreach (var model in Protocol.TritonRepositoryReader.Read(repository))
+        {
+            AddModel(model.Name, o =>
+            {
+                o.Source = model.ModelFile;
+                o.Version = model.Version;
+                if (model.MaxBatchSize > 0)
+                {
+                    o.MaxBatch = model.MaxBatchSize;
+                }
+
+                configure?.Invoke(o);
+                if (model.MaxBatchSize > 0)
+                {
+                    // Triton never batches more than the configuration says: neither does this service.
+                    o.MaxBatch = Math.Min(o.MaxBatch, model.MaxBatchSize);
+                }
+            });
+        }
+
+        return this;
+    }
+
     private OptionsBuilder<Res2NetModelOptions> Register(string name)
     {
         ArgumentNullException.ThrowIfNull(name);

@@ -20,6 +20,7 @@ public sealed class Res2NetClassifier : IDisposable
     private Predictor? predictor;
     private DynamicBatcher? batcher;
     private int explainWaiting;
+    private Protocol.ProtocolModel? description;
 
     internal Res2NetClassifier(string name, Res2NetModelOptions options, Res2NetServiceOptions service, ServiceMetrics metrics, SemaphoreSlim decoding)
     {
@@ -57,6 +58,12 @@ public sealed class Res2NetClassifier : IDisposable
     /// <summary>Whether <see cref="ExplainAsync"/> can compute Grad-CAM maps.</summary>
     public bool CanExplain => predictor?.CanExplain == true;
 
+    /// <summary>
+    /// Whether the stage maps c2..c5 are protocol outputs: asked for (<see cref="Res2NetModelOptions.StageOutputs"/>), or
+    /// an ONNX file that has them.
+    /// </summary>
+    internal bool OffersStageMaps => Options.StageOutputs || (Options.Open is null && Options.ToSource().Kind == ModelSourceKind.Onnx);
+
     /// <summary>The model's options in force.</summary>
     public Res2NetModelOptions Options { get; }
 
@@ -89,7 +96,13 @@ public sealed class Res2NetClassifier : IDisposable
             var (size, channels) = (opened.Preprocessor.InputSize, opened.Metadata.InChannels);
             var warm = new FloatTensor(new float[Options.MaxBatch * channels * size * size], Options.MaxBatch, channels, size, size);
             opened.Logits(warm, cancellationToken);
-            opened.Logits(new FloatTensor(warm.Values[..(channels * size * size)], 1, channels, size, size), cancellationToken);
+
+            // The second pass, of one image, also gives the shapes of the protocol's outputs.
+            var one = new FloatTensor(warm.Values[..(channels * size * size)], 1, channels, size, size);
+            var offered = opened.FeatureStages.Where(s => s == FeatureStage.Pooled || OffersStageMaps).ToArray();
+            var logits = opened.Metadata.NumClasses > 0;
+            var rows = logits || offered.Length > 0 ? opened.Outputs(one, logits, offered, cancellationToken) : [];
+            description = new Protocol.ProtocolModel(Name, Options, opened, offered, rows);
             batcher = new DynamicBatcher(opened, Name, Options, Metrics);
             ready.TrySetResult();
         }
@@ -128,7 +141,7 @@ public sealed class Res2NetClassifier : IDisposable
     public async Task<float[]> EmbedAsync(ReadOnlyMemory<byte> image, string name = "image", CancellationToken cancellationToken = default)
     {
         var input = await PreprocessAsync(image, name, cancellationToken).ConfigureAwait(false);
-        var embedding = await Batcher.Enqueue(input, [FeatureStage.Pooled], cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var embedding = await Batcher.Enqueue(input, logits: false, [FeatureStage.Pooled], "embed", null, cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
         return embedding[0].Values.ToArray();
     }
 
@@ -200,7 +213,18 @@ public sealed class Res2NetClassifier : IDisposable
 
     /// <summary>The one row of logits of a preprocessed image, through the batching queue.</summary>
     internal async Task<FloatTensor> LogitsAsync(FloatTensor input, CancellationToken cancellationToken) =>
-        (await Batcher.Enqueue(input, null, cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false))[0];
+        (await Batcher.Enqueue(input, logits: true, [], "classify", null, cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// The rows of the outputs asked for (the logits when <paramref name="logits"/> is set, then each stage) of one
+    /// preprocessed image, through the batching queue: what a protocol request runs.
+    /// </summary>
+    internal Task<IReadOnlyList<FloatTensor>> RunAsync(FloatTensor input, bool logits, IReadOnlyList<FeatureStage> stages, TimeSpan? timeout,
+        CancellationToken cancellationToken) =>
+        Batcher.Enqueue(input, logits, stages, "infer", timeout, cancellationToken).WaitAsync(cancellationToken);
+
+    /// <summary>The model as the Open Inference Protocol describes it (made when the model is loaded).</summary>
+    internal Protocol.ProtocolModel Protocol => description ?? throw NotReady();
 
     /// <summary>What computes the maps: 503 while the model loads, the one 501 refusal when the model has none.</summary>
     internal Predictor RequireExplainer()

@@ -1,14 +1,9 @@
-using System.Diagnostics;
-using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
-using Res2Net.Engines;
-using Res2Net.Imaging;
 
 namespace Res2Net.AspNetCore;
 
@@ -19,7 +14,10 @@ public static class Res2NetEndpointRouteBuilderExtensions
     /// Maps, under <paramref name="prefix"/>: <c>POST v1/classify?topk=5</c>, <c>POST v1/embed</c>,
     /// <c>POST v1/cam?class=K</c> (the photo as the body or as multipart field <c>image</c>; <c>&amp;model=NAME</c>
     /// picks a model other than the default), <c>GET v1/models</c>, <c>GET healthz</c>, <c>GET readyz</c>,
-    /// <c>GET metrics</c> (Prometheus) and the demo page at the root. Errors answer <c>{"error": "one sentence"}</c>
+    /// <c>GET metrics</c> (Prometheus), the demo page at the root, and the Open Inference Protocol's REST API:
+    /// <c>GET v2</c>, <c>GET v2/health/live</c>, <c>GET v2/health/ready</c>, <c>GET v2/models/NAME[/versions/V]</c>,
+    /// <c>GET .../ready</c> and <c>POST .../infer</c> (JSON or Triton's binary tensor extension, and its classification
+    /// extension). Errors answer <c>{"error": "one sentence"}</c>
     /// with their status code. Needs <see cref="Res2NetServiceCollectionExtensions.AddRes2Net(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{Res2NetServiceOptions}?)"/>.
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
@@ -30,7 +28,7 @@ public static class Res2NetEndpointRouteBuilderExtensions
         var models = endpoints.ServiceProvider.GetRequiredService<Res2NetModels>();
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Res2Net.AspNetCore");
         var group = endpoints.MapGroup(prefix);
-        var handlers = new Handlers(models, logger);
+        var handlers = new ServiceHandlers(models, logger);
         group.MapPost("/v1/classify", handlers.Wrap("classify", handlers.ClassifyAsync));
         group.MapPost("/v1/embed", handlers.Wrap("embed", handlers.EmbedAsync));
         group.MapPost("/v1/cam", handlers.Wrap("cam", handlers.CamAsync));
@@ -38,6 +36,17 @@ public static class Res2NetEndpointRouteBuilderExtensions
         group.MapGet("/healthz", handlers.Wrap("healthz", _ => Task.FromResult(Results.Json(new { status = "alive" }))));
         group.MapGet("/readyz", handlers.Wrap("readyz", handlers.Ready));
         group.MapMetrics("/metrics", models.Metrics.Registry);
+
+        // The Open Inference Protocol (KServe v2), as Triton speaks it.
+        group.MapGet("/v2", handlers.Wrap("v2_server_metadata", handlers.ServerMetadata));
+        group.MapGet("/v2/health/live", handlers.Wrap("v2_live", handlers.ServerLive));
+        group.MapGet("/v2/health/ready", handlers.Wrap("v2_ready", handlers.ServerReady));
+        foreach (var model in new[] { "/v2/models/{model}", "/v2/models/{model}/versions/{version}" })
+        {
+            group.MapGet(model, handlers.Wrap("v2_model_metadata", handlers.ModelMetadata));
+            group.MapGet(model + "/ready", handlers.Wrap("v2_model_ready", handlers.ModelReady));
+            group.MapPost(model + "/infer", handlers.Wrap("v2_infer", handlers.InferAsync));
+        }
         if (models.Service.DemoPage)
         {
             group.MapGet("/", handlers.Wrap("demo", handlers.Demo));
@@ -46,293 +55,18 @@ public static class Res2NetEndpointRouteBuilderExtensions
         return group;
     }
 
-    /// <summary>The request handlers; each returns the result to write, errors included.</summary>
-    private sealed class Handlers(Res2NetModels models, ILogger logger)
+    /// <summary>
+    /// Maps the Open Inference Protocol's gRPC service, <c>inference.GRPCInferenceService</c> (ServerLive, ServerReady,
+    /// ModelReady, ServerMetadata, ModelMetadata, ModelInfer), over the same models, queues and limits as
+    /// <see cref="MapRes2Net"/>. gRPC needs HTTP/2: give it an endpoint of its own that speaks HTTP/2 only (Kestrel's
+    /// <c>HttpProtocols.Http2</c>), as <c>res2net serve --grpc-port</c> does. Messages are bounded by
+    /// <see cref="Res2NetServiceOptions.MaxBodyBytes"/>.
+    /// </summary>
+    /// <param name="endpoints">The application's endpoints.</param>
+    public static IEndpointConventionBuilder MapRes2NetGrpc(this IEndpointRouteBuilder endpoints)
     {
-        private static readonly Lazy<byte[]> Page = new(() =>
-        {
-            using var stream = typeof(Handlers).Assembly.GetManifestResourceStream("Res2Net.AspNetCore.index.html")
-                ?? throw new InvalidOperationException("The demo page is missing from the assembly.");
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            return copy.ToArray();
-        });
-
-        private readonly Res2NetServiceOptions options = models.Service;
-
-        /// <summary>Runs a handler, turns the library's errors into JSON answers, and records the route's metrics.</summary>
-        public RequestDelegate Wrap(string route, Func<HttpContext, Task<IResult>> handler) => async context =>
-        {
-            var started = Stopwatch.GetTimestamp();
-            IResult result;
-            try
-            {
-                result = await handler(context).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-            {
-                // The client went away: nothing to answer; its image left the queue before the model if it had not run.
-                models.Metrics.Requests.WithLabels(route, "499", ModelLabel(context)).Inc();
-                return;
-            }
-            catch (Exception e)
-            {
-                result = Error(context, e);
-            }
-
-            await result.ExecuteAsync(context).ConfigureAwait(false);
-            models.Metrics.Requests.WithLabels(route, context.Response.StatusCode.ToString(CultureInfo.InvariantCulture), ModelLabel(context)).Inc();
-            models.Metrics.Latency.WithLabels(route, ModelLabel(context)).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        };
-
-        /// <summary>The model a request is for: <c>?model=NAME</c>, else the default one.</summary>
-        /// <exception cref="UnknownServedModelException">No model has that name.</exception>
-        private Res2NetClassifier Model(HttpContext context)
-        {
-            var name = context.Request.Query["model"].ToString();
-            var classifier = name.Length == 0 ? models.Default : models[name];
-            context.Items[ModelKey] = classifier.Name;
-            return classifier;
-        }
-
-        /// <summary>The metrics label of the model a request was for ("" when it was for none, or for one not served).</summary>
-        private static string ModelLabel(HttpContext context) => context.Items.TryGetValue(ModelKey, out var name) ? (string)name! : "";
-
-        private const string ModelKey = "res2net.model";
-
-        public async Task<IResult> ClassifyAsync(HttpContext context)
-        {
-            var classifier = Model(context);
-            var topk = QueryInt(context, "topk", "TopK") ?? 5;
-            var started = Stopwatch.GetTimestamp();
-            var images = await ReadImagesAsync(context).ConfigureAwait(false);
-            var answers = await Task.WhenAll(images.Select(async image =>
-            {
-                var prediction = await classifier.ClassifyAsync(image.Data, topk, image.Name, context.RequestAborted).ConfigureAwait(false);
-                return new
-                {
-                    model = classifier.Metadata.Model,
-                    top = prediction.Top.Select(s => new { @class = s.Class, label = s.Label, prob = s.Prob }),
-                    ms = Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1),
-                };
-            })).ConfigureAwait(false);
-            return images.Count == 1 && !images[0].FromForm ? Results.Json(answers[0]) : Results.Json(answers);
-        }
-
-        public async Task<IResult> EmbedAsync(HttpContext context)
-        {
-            var classifier = Model(context);
-            var images = await ReadImagesAsync(context).ConfigureAwait(false);
-            var answers = await Task.WhenAll(images.Select(async image =>
-            {
-                var embedding = await classifier.EmbedAsync(image.Data, image.Name, context.RequestAborted).ConfigureAwait(false);
-                return new { model = classifier.Metadata.Model, dim = embedding.Length, embedding };
-            })).ConfigureAwait(false);
-            return images.Count == 1 && !images[0].FromForm ? Results.Json(answers[0]) : Results.Json(answers);
-        }
-
-        public async Task<IResult> CamAsync(HttpContext context)
-        {
-            var classifier = Model(context);
-            var classIndex = QueryInt(context, "class", "ClassIndex");
-            // Before the body is read: a service without Grad-CAM refuses whatever the photo.
-            classifier.RequireExplainer();
-
-            var images = await ReadImagesAsync(context).ConfigureAwait(false);
-            if (images.Count != 1)
-            {
-                return Json(StatusCodes.Status400BadRequest, $"v1/cam takes one image per request (got {images.Count}).");
-            }
-
-            var (png, cam) = await classifier.ExplainAsync(images[0].Data, classIndex, images[0].Name, context.RequestAborted).ConfigureAwait(false);
-            context.Response.Headers["X-Res2Net-Class"] = cam.Class.ToString(CultureInfo.InvariantCulture);
-            context.Response.Headers["X-Res2Net-Label"] = Uri.EscapeDataString(cam.Label);
-            context.Response.Headers["X-Res2Net-Prob"] = cam.Prob.ToString("R", CultureInfo.InvariantCulture);
-            return Results.Bytes(png, "image/png");
-        }
-
-        public Task<IResult> Models(HttpContext context)
-        {
-            object Describe(Res2NetClassifier classifier)
-            {
-                var m = classifier.Metadata;
-                var p = classifier.Preprocess;
-                return new
-                {
-                    name = classifier.Name,
-                    model = m.Model,
-                    engine = classifier.EngineKind.Name(),
-                    precision = classifier.Precision.Name(),
-                    input_size = p.InputSize,
-                    crop_pct = p.CropPct,
-                    interpolation = PreprocessConfig.Name(p.Interpolation),
-                    mean = p.Mean,
-                    std = p.Std,
-                    in_channels = m.InChannels,
-                    num_classes = m.NumClasses,
-                    output_stride = m.OutputStride,
-                    pretrained = m.Pretrained,
-                    license = m.License,
-                    cam = classifier.CanExplain,
-                    max_batch = classifier.Options.MaxBatch,
-                    max_delay_ms = classifier.Options.MaxDelay.TotalMilliseconds,
-                    max_queue = classifier.Options.MaxQueue,
-                    max_body_mb = Math.Round(options.MaxBodyBytes / 1048576.0, 1),
-                };
-            }
-
-            // One model: its description, as the service has always answered; several: one each, in the order they were added.
-            return Task.FromResult(context.Request.Query["model"].Count > 0 || models.Count == 1
-                ? Results.Json(Describe(Model(context)))
-                : Results.Json(models.Select(Describe).ToArray()));
-        }
-
-        public Task<IResult> Ready(HttpContext context)
-        {
-            if (models.IsReady)
-            {
-                return Task.FromResult(Results.Json(new { status = "ready", model = models.Default.Metadata.Model, models = models.Select(c => c.Name) }));
-            }
-
-            context.Response.Headers.RetryAfter = "2";
-            var failed = models.FirstOrDefault(c => c.Ready.IsFaulted);
-            var why = models.Any(c => c.Draining) ? "The service is stopping."
-                : failed is not null ? $"The model {failed.Name} could not be loaded: {failed.Ready.Exception!.InnerException!.Message}"
-                : "The model is still loading.";
-            return Task.FromResult(Json(StatusCodes.Status503ServiceUnavailable, why));
-        }
-
-        public Task<IResult> Demo(HttpContext context)
-        {
-            // Everything the page needs is inline: no other origin may be reached.
-            context.Response.Headers.ContentSecurityPolicy =
-                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
-            context.Response.Headers.XContentTypeOptions = "nosniff";
-            return Task.FromResult(Results.Bytes(Page.Value, "text/html; charset=utf-8"));
-        }
-
-        /// <summary>
-        /// The photos of a request: the raw body, or the multipart fields named "image". A declared length over the limit
-        /// is refused before anything is read; a body that grows past it is cut off there.
-        /// </summary>
-        private async Task<List<(ReadOnlyMemory<byte> Data, string Name, bool FromForm)>> ReadImagesAsync(HttpContext context)
-        {
-            var request = context.Request;
-            var limit = options.MaxBodyBytes;
-            if (request.ContentLength > limit)
-            {
-                throw new PayloadTooLargeException(request.ContentLength.Value, limit);
-            }
-
-            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-            {
-                size.MaxRequestBodySize = limit;
-            }
-
-            var images = new List<(ReadOnlyMemory<byte>, string, bool)>();
-            // Only multipart forms carry files; anything else (curl's default form type included) is the photo itself.
-            if (request.ContentType?.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase) == true)
-            {
-                context.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions
-                {
-                    MultipartBodyLengthLimit = limit,
-                    ValueCountLimit = 64,
-                    BufferBody = false,
-                    MemoryBufferThreshold = (int)Math.Min(limit, int.MaxValue),
-                }));
-                var form = await request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
-                foreach (var file in form.Files.Where(f => f.Name == "image"))
-                {
-                    using var copy = new MemoryStream((int)Math.Min(file.Length, limit));
-                    await file.CopyToAsync(copy, context.RequestAborted).ConfigureAwait(false);
-                    images.Add((copy.ToArray(), string.IsNullOrEmpty(file.FileName) ? "image" : file.FileName, true));
-                }
-
-                if (images.Count == 0)
-                {
-                    throw new InvalidOptionException("image", "must be a multipart field holding a photo (the form has none)");
-                }
-
-                return images;
-            }
-
-            using var body = new MemoryStream();
-            var buffer = new byte[81920];
-            int read;
-            while ((read = await request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
-            {
-                if (body.Length + read > limit)
-                {
-                    throw new PayloadTooLargeException(null, limit);
-                }
-
-                body.Write(buffer, 0, read);
-            }
-
-            if (body.Length == 0)
-            {
-                throw new InvalidOptionException("body", "must hold the photo (JPEG, PNG, BMP, GIF or WebP), or be a multipart form with the field 'image' (it is empty)");
-            }
-
-            images.Add((body.ToArray(), "the request body", false));
-            return images;
-        }
-
-        private static int? QueryInt(HttpContext context, string name, string option)
-        {
-            var text = context.Request.Query[name].ToString();
-            if (text.Length == 0)
-            {
-                return null;
-            }
-
-            return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) ? value
-                : throw new InvalidOptionException(option, $"must be a whole number (got '{text}')");
-        }
-
-        /// <summary>The library's error as a JSON answer: its sentence, the status that says whose fault it is.</summary>
-        private IResult Error(HttpContext context, Exception e)
-        {
-            switch (e)
-            {
-                case PayloadTooLargeException:
-                    return Json(StatusCodes.Status413PayloadTooLarge, e.Message);
-                case BadHttpRequestException bad:
-                    return Json(bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge
-                        ? new PayloadTooLargeException(null, options.MaxBodyBytes).Message : $"The request could not be read: {bad.Message}");
-                case InvalidDataException invalid:
-                    return Json(StatusCodes.Status400BadRequest, $"The multipart form could not be read: {invalid.Message}");
-                case InvalidOptionException option:
-                    return Json(StatusCodes.Status400BadRequest, $"{Parameter(option.Option)} {option.Problem}.");
-                case ImageDecodeException:
-                    return Json(StatusCodes.Status400BadRequest, e.Message);
-                case ServiceUnavailableException busy:
-                    context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(busy.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-                    return Json(StatusCodes.Status503ServiceUnavailable, e.Message);
-                case GradCamUnavailableException:
-                    return Json(StatusCodes.Status501NotImplemented, e.Message);
-                case UnknownServedModelException:
-                    return Json(StatusCodes.Status404NotFound, e.Message);
-                default:
-                    logger.LogError(e, "Request {Path} failed", context.Request.Path);
-                    return Json(StatusCodes.Status500InternalServerError, $"The server failed on this request ({e.GetType().Name}): {e.Message}");
-            }
-        }
-
-        /// <summary>The library's option names as this API spells them.</summary>
-        private static string Parameter(string option) => option switch
-        {
-            "TopK" => "topk",
-            "ClassIndex" => "class",
-            "Name" => "model",
-            _ => option,
-        };
-
-        private static IResult Json(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+        ArgumentNullException.ThrowIfNull(endpoints);
+        _ = endpoints.ServiceProvider.GetRequiredService<Res2NetModels>();
+        return endpoints.MapGrpcService<Protocol.GrpcInferenceEndpoint>();
     }
-
-    /// <summary>A body over the limit.</summary>
-    private sealed class PayloadTooLargeException(long? length, long limit) : Exception(length is { } n
-        ? $"The request body is {n:N0} bytes, more than the {limit:N0} this service takes."
-        : $"The request body is larger than the {limit:N0} bytes this service takes.");
 }

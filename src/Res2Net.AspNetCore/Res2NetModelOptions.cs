@@ -34,6 +34,18 @@ public sealed class Res2NetModelOptions
     /// <summary>Another centre-crop fraction than the model's recorded one.</summary>
     public double? CropPct { get; set; }
 
+    /// <summary>
+    /// The version the model answers as on the Open Inference Protocol (<c>/v2/models/NAME/versions/VERSION</c>): digits
+    /// only; a Triton repository's version folder sets it; default "1".
+    /// </summary>
+    public string Version { get; set; } = "1";
+
+    /// <summary>
+    /// Offer the stage maps c2..c5 as protocol outputs of a checkpoint or registered model (an ONNX file offers the
+    /// outputs it has). Off by default: a request that names no output gets every output the model offers.
+    /// </summary>
+    public bool StageOutputs { get; set; }
+
     /// <summary>Serve Grad-CAM maps on /v1/cam (loads a TorchSharp copy of the model: checkpoints and registered models only).</summary>
     public bool GradCam { get; set; }
 
@@ -65,6 +77,7 @@ public sealed class Res2NetModelOptions
         Check(MaxBatch is >= 1 and <= 1024, nameof(MaxBatch), $"must be from 1 to 1,024 (got {MaxBatch})");
         Check(MaxDelay >= TimeSpan.Zero && MaxDelay <= TimeSpan.FromSeconds(10), nameof(MaxDelay), $"must be from 0 to 10 s (got {MaxDelay.TotalMilliseconds} ms)");
         Check(MaxQueue is >= 1 and <= 1_000_000, nameof(MaxQueue), $"must be from 1 to 1,000,000 (got {MaxQueue})");
+        Check(Version is { Length: >= 1 and <= 18 } && Version.All(char.IsAsciiDigit), nameof(Version), $"must be a version number, digits only (got '{Version}')");
         Check(Timeout > TimeSpan.Zero && Timeout <= TimeSpan.FromHours(1), nameof(Timeout), $"must be more than 0 and at most an hour (got {Timeout.TotalSeconds} s)");
         if (Source is not null)
         {

@@ -30,10 +30,13 @@ public static class Res2NetServiceCollectionExtensions
 
     /// <summary>
     /// Registers the service with its limits bound from <paramref name="configuration"/> (a section such as
-    /// <c>Res2Net</c>), and one model per child of its <c>Models</c> section, named by the child's key.
+    /// <c>Res2Net</c>), one model per child of its <c>Models</c> section, named by the child's key, and every model of
+    /// the Triton model repository its <c>Repository</c> key names (see <see cref="Res2NetBuilder.AddRepository"/>). In
+    /// a container this is the environment: <c>Res2Net__Models__NAME__Source=/models/model.onnx</c>,
+    /// <c>Res2Net__Repository=/models</c>, <c>Res2Net__MaxBodyBytes=...</c>.
     /// </summary>
     /// <param name="services">The application's services.</param>
-    /// <param name="configuration">The Res2Net section: <c>MaxBodyBytes</c>, ..., <c>Models:NAME:Source</c>, ...</param>
+    /// <param name="configuration">The Res2Net section: <c>MaxBodyBytes</c>, ..., <c>Repository</c>, <c>Models:NAME:Source</c>, ...</param>
     public static Res2NetBuilder AddRes2Net(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -43,6 +46,11 @@ public static class Res2NetServiceCollectionExtensions
         foreach (var model in configuration.GetSection("Models").GetChildren())
         {
             builder.AddModel(model.Key, model);
+        }
+
+        if (configuration["Repository"] is { Length: > 0 } repository)
+        {
+            builder.AddRepository(repository);
         }
 
         return builder;
@@ -61,6 +69,16 @@ public static class Res2NetServiceCollectionExtensions
             services.AddSingleton(sp => new Res2NetModels(sp.GetRequiredService<Res2NetModelNames>(),
                 sp.GetRequiredService<IOptionsMonitor<Res2NetModelOptions>>(), sp.GetRequiredService<IOptions<Res2NetServiceOptions>>()));
             services.AddHostedService<Res2NetHostedService>();
+
+            // The protocol's gRPC service (mapped by MapRes2NetGrpc): messages bounded as REST bodies are.
+            services.AddGrpc();
+            services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<Res2NetServiceOptions>>((grpc, service) =>
+            {
+                grpc.MaxReceiveMessageSize = (int)Math.Min(service.Value.MaxBodyBytes, int.MaxValue);
+                grpc.MaxSendMessageSize = null;
+                grpc.EnableDetailedErrors = false;
+            });
+            services.AddSingleton<Protocol.GrpcInferenceEndpoint>();
         }
 
         return new Res2NetBuilder(services, names);

@@ -15,6 +15,9 @@ public sealed class Res2NetServiceOptions
     /// <summary>Photos decoded and preprocessed at once, outside the models; default: one fewer than the cores, at least one.</summary>
     public int DecodeThreads { get; set; } = Math.Max(1, Environment.ProcessorCount - 1);
 
+    /// <summary>The most photos one request may carry (multipart fields on /v1, BYTES elements on /v2); more get 400.</summary>
+    public int MaxImagesPerRequest { get; set; } = Limits.DefaultMaxImagesPerRequest;
+
     /// <summary>Serve the demo page at the root of the mapped endpoints.</summary>
     public bool DemoPage { get; set; } = true;
 
@@ -23,6 +26,7 @@ public sealed class Res2NetServiceOptions
     {
         Check(MaxBodyBytes is >= 1024 and <= 1L << 30, nameof(MaxBodyBytes), $"must be from 1 KB to 1 GB (got {MaxBodyBytes:N0} bytes)");
         Check(MaxPixels is >= 1 and <= Limits.MaxImagePixels, nameof(MaxPixels), $"must be from 1 to {Limits.MaxImagePixels:N0} (got {MaxPixels:N0})");
+        Check(MaxImagesPerRequest is >= 1 and <= 4096, nameof(MaxImagesPerRequest), $"must be from 1 to 4,096 (got {MaxImagesPerRequest})");
         Check(DecodeThreads is >= 1 and <= 1024, nameof(DecodeThreads), $"must be from 1 to 1,024 (got {DecodeThreads})");
 
         static void Check(bool ok, string option, string problem)

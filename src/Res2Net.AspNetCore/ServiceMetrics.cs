@@ -25,6 +25,9 @@ internal sealed class ServiceMetrics
             new CounterConfiguration { LabelNames = ["kind", "model"] });
         Rejected = factory.CreateCounter("res2net_rejected_total", "Images refused before the model, by reason (queue_full, timeout, bad_image).",
             new CounterConfiguration { LabelNames = ["reason", "model"] });
+        CodecSeconds = factory.CreateHistogram("res2net_protocol_codec_seconds",
+            "The server's own time to read an inference request's tensors (phase read) and to write its answer (phase write), by transport and model.",
+            new HistogramConfiguration { LabelNames = ["phase", "transport", "model"], Buckets = Histogram.ExponentialBuckets(0.00001, 2, 18) });
         DotNetStats.Register(Registry);
     }
 
@@ -43,4 +46,6 @@ internal sealed class ServiceMetrics
     public Counter Images { get; }
 
     public Counter Rejected { get; }
+
+    public Histogram CodecSeconds { get; }
 }

@@ -121,6 +121,18 @@ public static class Limits
     /// <summary>The default most pixels of one photo the service decodes (settable: <c>MaxPixels</c>).</summary>
     public const long DefaultServicePixels = 50_000_000;
 
+    /// <summary>The default most photos in one service request (settable: <c>MaxImagesPerRequest</c>).</summary>
+    public const int DefaultMaxImagesPerRequest = 64;
+
+    /// <summary>The largest Triton model configuration (<c>config.pbtxt</c>) read, in bytes.</summary>
+    public const long MaxModelConfigBytes = 1L << 20;
+
+    /// <summary>The most models one Triton model repository may hold for the service.</summary>
+    public const int MaxRepositoryModels = 256;
+
+    /// <summary>The deepest nesting of a JSON request body the service reads.</summary>
+    public const int MaxJsonDepth = 64;
+
     /// <summary>The default most images waiting for one model in the service (settable: <c>MaxQueue</c>, <c>--max-queue</c>).</summary>
     public const int DefaultMaxQueue = 64;
 

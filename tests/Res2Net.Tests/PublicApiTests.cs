@@ -9,7 +9,8 @@ namespace Res2Net.Tests;
 /// <summary>The deliberate public surface: one door for inference, one for building a model, no third-party protobuf types.</summary>
 public class PublicApiTests
 {
-    private static readonly Assembly[] Libraries = [typeof(Predictor).Assembly, typeof(Res2NetBackbone).Assembly, typeof(Res2NetModels).Assembly];
+    private static readonly Assembly[] Libraries =
+        [typeof(Predictor).Assembly, typeof(Res2NetBackbone).Assembly, typeof(Res2NetModels).Assembly, typeof(Res2Net.Client.InferenceClient).Assembly];
 
     private static IEnumerable<MethodBase> PublicMembers() => Libraries.SelectMany(a => a.GetExportedTypes())
         .SelectMany(t => t.GetMembers(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
@@ -43,8 +44,11 @@ public class PublicApiTests
             .SelectMany(t => t.IsGenericType ? [t, .. t.GetGenericArguments()] : new[] { t });
 
         var leaks = PublicMembers().SelectMany(m => Types(m).Select(t => (Member: $"{m.DeclaringType!.FullName}.{m.Name}", Type: t)))
-            .Where(p => p.Type.Namespace is "Onnx" or "Google.Protobuf" || p.Type.Assembly.GetName().Name is "OnnxSharp" or "Google.Protobuf")
+            .Where(p => p.Type.Namespace is "Onnx" or "Google.Protobuf" or "Res2Net.Protocol.Grpc" || p.Type.Assembly.GetName().Name is "OnnxSharp" or "Google.Protobuf" or "Grpc.Core.Api")
             .Select(p => $"{p.Member}: {p.Type}").Distinct().ToList();
         Assert.Empty(leaks);
+
+        // The protocol's generated messages are internal in both the server and the client.
+        Assert.All(Libraries, a => Assert.DoesNotContain(a.GetExportedTypes(), t => t.Namespace == "Res2Net.Protocol.Grpc"));
     }
 }

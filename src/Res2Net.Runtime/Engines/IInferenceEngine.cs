@@ -29,4 +29,11 @@ internal interface IInferenceEngine : IDisposable
     /// <summary>One tensor per requested stage, in order, from one pass: (N, C) pooled, (N, C, H, W) for a stage map.</summary>
     /// <exception cref="OperationCanceledException">The token was cancelled before or during the pass.</exception>
     IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The logits (when <paramref name="logits"/> is set) followed by one tensor per requested stage, from one pass: what
+    /// a protocol request that asks for several outputs at once gets.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled before or during the pass.</exception>
+    IReadOnlyList<FloatTensor> Outputs(FloatTensor batch, bool logits, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default);
 }

@@ -118,20 +118,37 @@ internal sealed class OnnxEngine : IInferenceEngine
         new(options ?? new ModelOptions(), null, sessionFor, metadata, stages, null, precision, owned);
 
     /// <inheritdoc/>
-    public FloatTensor Logits(FloatTensor batch, CancellationToken cancellationToken = default) =>
-        WithSession(batch, stages: false, session =>
-        {
-            var name = session.OutputMetadata.ContainsKey(LogitsName) ? LogitsName
-                : session.OutputMetadata.Count == 1 && !IsStage(session.OutputMetadata.Keys.First()) ? session.OutputMetadata.Keys.First()
-                : throw new Res2NetException("The model has no classifier output, so there are no logits.");
-            return Run(session, batch, [name], cancellationToken)[0];
-        });
+    public FloatTensor Logits(FloatTensor batch, CancellationToken cancellationToken = default) => Outputs(batch, logits: true, [], cancellationToken)[0];
 
     /// <inheritdoc/>
     public IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default)
     {
         this.CheckStages(stages);
-        return WithSession(batch, stages.Any(s => s != FeatureStage.Pooled), session => Run(session, batch, stages.Select(StageName).ToArray(), cancellationToken));
+        return Outputs(batch, logits: false, stages, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<FloatTensor> Outputs(FloatTensor batch, bool logits, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stages);
+        if (stages.Count > 0)
+        {
+            this.CheckStages(stages);
+        }
+
+        return WithSession(batch, stages.Any(s => s != FeatureStage.Pooled), session =>
+        {
+            var names = stages.Select(StageName);
+            if (logits)
+            {
+                var name = session.OutputMetadata.ContainsKey(LogitsName) ? LogitsName
+                    : session.OutputMetadata.Count == 1 && !IsStage(session.OutputMetadata.Keys.First()) ? session.OutputMetadata.Keys.First()
+                    : throw new Res2NetException("The model has no classifier output, so there are no logits.");
+                names = names.Prepend(name);
+            }
+
+            return Run(session, batch, names.ToArray(), cancellationToken);
+        });
     }
 
     /// <inheritdoc/>

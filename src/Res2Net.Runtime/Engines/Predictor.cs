@@ -142,6 +142,11 @@ public sealed class Predictor : IDisposable
     public IReadOnlyList<FloatTensor> Features(FloatTensor batch, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default) =>
         Engine.Features(batch, stages, cancellationToken);
 
+    /// <summary>The logits (when <paramref name="logits"/> is set), then one tensor per requested stage, from one pass over a preprocessed batch.</summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled; a pass in progress stops.</exception>
+    internal IReadOnlyList<FloatTensor> Outputs(FloatTensor batch, bool logits, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default) =>
+        Engine.Outputs(batch, logits, stages, cancellationToken);
+
     /// <summary>
     /// Grad-CAM: where the model looked for <paramref name="classIndex"/> (null: the top class) in the whole photo, from
     /// the activations of <paramref name="stage"/> (null: the last stage). One map at a time.

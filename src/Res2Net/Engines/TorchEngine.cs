@@ -77,6 +77,35 @@ internal sealed class TorchEngine : IInferenceEngine
         return Features(ToInput(batch), stages, cancellationToken).Select(t => t.ToFloatTensor()).ToArray();
     }
 
+    /// <inheritdoc/>
+    public IReadOnlyList<FloatTensor> Outputs(FloatTensor batch, bool logits, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stages);
+        using var scope = NewDisposeScope();
+        if (!logits)
+        {
+            return Features(ToInput(batch), stages, cancellationToken).Select(t => t.ToFloatTensor()).ToArray();
+        }
+
+        if (stages.Count == 0)
+        {
+            return [Logits(ToInput(batch), cancellationToken).ToFloatTensor()];
+        }
+
+        var input = ToInput(batch);
+        CheckInput(input);
+        this.CheckStages(stages);
+        var wanted = stages.ToArray();
+        using var inference = inference_mode();
+        return Sliced(input, x =>
+        {
+            // The classifier needs the last stage: every stage runs, and the asked-for maps are kept on the way.
+            var maps = Model.ForwardStages(x, Model.Stages.Count);
+            var head = Model.ForwardHead(maps[^1]);
+            return [head, .. wanted.Select(s => s == FeatureStage.Pooled ? Model.ForwardHead(maps[^1], preLogits: true) : maps[(int)s - 1])];
+        }, cancellationToken).Select(t => t.ToFloatTensor()).ToArray();
+    }
+
     /// <summary>The raw logits (N, classes) of a float32 batch, as a CPU float32 tensor.</summary>
     public Tensor Logits(Tensor batch, CancellationToken cancellationToken = default)
     {

@@ -74,6 +74,42 @@ public partial class ServeCommandTests(SmallWeights weights) : IClassFixture<Sma
         Assert.Equal("res2net: error: --max-queue must be from 1 to 1,000,000 (got 0).", queue.StdErr.ToString().Trim());
     }
 
+    [Fact]
+    public async Task Serve_repository_serves_what_export_triton_wrote_over_rest_and_grpc_and_names_both_addresses()
+    {
+        using var dir = new TempDir();
+        var export = Cli.CliRunner.Run(["export", "--model", "res2net_small", "--weights", weights.Path, "--triton", dir.Path]);
+        Assert.True(export.ExitCode == 0, export.StdErr);
+        var second = Cli.CliRunner.Run(["export", "--model", "res2net_small", "--weights", weights.Path, "--triton", Path.Combine(dir.Path, "other")]);
+        Assert.True(second.ExitCode == 0, second.StdErr);
+        // A second model: the same export under another name, as a Triton user would copy a model folder.
+        Directory.Move(Path.Combine(dir.Path, "other", "res2net_small"), Path.Combine(dir.Path, "small_copy"));
+        Directory.Delete(Path.Combine(dir.Path, "other"));
+        var config = Path.Combine(dir.Path, "small_copy", "config.pbtxt");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("name: \"res2net_small\"", "name: \"small_copy\"", StringComparison.Ordinal));
+
+        using var serve = Start("serve", "--repository", dir.Path, "--port", "0", "--grpc-port", "0");
+        var ready = await serve.ReadyLineAsync();
+        var match = Regex.Match(ready, @"^res2net: serving 2 models \(res2net_small: onnx, fp32, small_copy: onnx, fp32\) at (http://127\.0\.0\.1:\d+)/ and grpc://(127\.0\.0\.1:\d+) \(Ctrl-C stops\)$");
+        Assert.True(match.Success, ready);
+        using var client = new HttpClient { BaseAddress = new Uri(match.Groups[1].Value) };
+        foreach (var name in new[] { "res2net_small", "small_copy" })
+        {
+            using var metadata = await client.GetAsync($"v2/models/{name}");
+            Assert.Equal(HttpStatusCode.OK, metadata.StatusCode);
+        }
+
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress("http://" + match.Groups[2].Value);
+        var grpc = new Inference.GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        Assert.True((await grpc.ModelReadyAsync(new Inference.ModelReadyRequest { Name = "small_copy" })).Ready);
+
+        using var both = Start("serve", "--repository", dir.Path, "--model", "res2net_small");
+        Assert.True(both.Process.WaitForExit(30_000));
+        both.Process.WaitForExit();
+        Assert.Equal(2, both.Process.ExitCode);
+        Assert.Equal("res2net: error: --repository excludes --model, --weights and --onnx (the repository says what to serve).", both.StdErr.ToString().Trim());
+    }
+
     /// <summary>Sends a signal as a service manager would (kill -TERM).</summary>
     private static int Kill(int pid, int signal)
     {
@@ -99,15 +135,17 @@ public partial class ServeCommandTests(SmallWeights weights) : IClassFixture<Sma
     private sealed partial class Running : IDisposable
     {
         private readonly TaskCompletionSource<string> url = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<string> line = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Running(Process process)
         {
             Process = process;
             process.OutputDataReceived += (_, e) =>
             {
-                if (e.Data is { } line && Url().Match(line) is { Success: true } m)
+                if (e.Data is { } text && Url().Match(text) is { Success: true } m)
                 {
                     url.TrySetResult(m.Groups[1].Value);
+                    line.TrySetResult(text);
                 }
             };
             process.ErrorDataReceived += (_, e) =>
@@ -127,6 +165,9 @@ public partial class ServeCommandTests(SmallWeights weights) : IClassFixture<Sma
 
         public Task<string> UrlAsync() => url.Task.WaitAsync(TimeSpan.FromSeconds(90));
 
+        /// <summary>The whole ready line.</summary>
+        public Task<string> ReadyLineAsync() => line.Task.WaitAsync(TimeSpan.FromSeconds(90));
+
         public void Dispose()
         {
             if (!Process.HasExited)
@@ -138,7 +179,7 @@ public partial class ServeCommandTests(SmallWeights weights) : IClassFixture<Sma
             Process.Dispose();
         }
 
-        [GeneratedRegex(@" at (http://\S+?)/ \(Ctrl-C stops\)")]
+        [GeneratedRegex(@" at (http://\S+?)/ (?:and grpc://\S+ )?\(Ctrl-C stops\)")]
         private static partial Regex Url();
     }
 }

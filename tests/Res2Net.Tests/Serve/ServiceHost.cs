@@ -38,10 +38,11 @@ internal sealed class ServiceHost : IAsyncDisposable
 {
     private readonly WebApplication app;
 
-    private ServiceHost(WebApplication app, Uri address)
+    private ServiceHost(WebApplication app, Uri address, Uri? grpc)
     {
         this.app = app;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+        Grpc = grpc;
     }
 
     public HttpClient Client { get; }
@@ -55,21 +56,41 @@ internal sealed class ServiceHost : IAsyncDisposable
 
     public Uri Address => Client.BaseAddress!;
 
+    /// <summary>The gRPC endpoint (HTTP/2 without TLS), when asked for.</summary>
+    public Uri? Grpc { get; }
+
     /// <summary>Starts the app with one model (named <see cref="Model"/>) and waits until it is ready.</summary>
-    public static async Task<ServiceHost> StartAsync(Action<Res2NetModelOptions> model, Action<Res2NetServiceOptions>? service = null, bool waitReady = true)
+    public static Task<ServiceHost> StartAsync(Action<Res2NetModelOptions> model, Action<Res2NetServiceOptions>? service = null, bool waitReady = true,
+        bool grpc = false) =>
+        StartModelsAsync(b => b.AddModel(Model, model), service, waitReady, grpc);
+
+    /// <summary>Starts the app with the models <paramref name="add"/> adds (and a gRPC port when asked), and waits until they are ready.</summary>
+    public static async Task<ServiceHost> StartModelsAsync(Action<Res2NetBuilder> add, Action<Res2NetServiceOptions>? service = null, bool waitReady = true,
+        bool grpc = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddRes2Net(service).AddModel(Model, model);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(System.Net.IPAddress.Loopback, 0);
+            if (grpc)
+            {
+                kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+            }
+        });
+        add(builder.Services.AddRes2Net(service));
         var app = builder.Build();
         app.MapRes2Net();
+        app.MapRes2NetGrpc();
         await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        var host = new ServiceHost(app, address);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
+        var host = new ServiceHost(app, addresses[0], grpc ? addresses[1] : null);
         if (waitReady)
         {
-            await host.Classifier.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+            foreach (var classifier in app.Services.GetRequiredService<Res2NetModels>())
+            {
+                await classifier.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+            }
         }
 
         return host;
@@ -84,11 +105,11 @@ internal sealed class ServiceHost : IAsyncDisposable
     }, service);
 
     /// <summary>A model opened by the test itself (a gated engine, say).</summary>
-    public static Task<ServiceHost> StartAsync(Func<Predictor> open, Action<Res2NetModelOptions>? more = null, bool waitReady = true) => StartAsync(o =>
+    public static Task<ServiceHost> StartAsync(Func<Predictor> open, Action<Res2NetModelOptions>? more = null, bool waitReady = true, bool grpc = false) => StartAsync(o =>
     {
         o.Open = _ => Task.FromResult(open());
         more?.Invoke(o);
-    }, null, waitReady);
+    }, null, waitReady, grpc);
 
     public async ValueTask DisposeAsync()
     {
@@ -131,6 +152,12 @@ internal sealed class GatedEngine(IInferenceEngine inner) : IInferenceEngine
     {
         Hold(batch);
         return inner.Features(batch, stages, cancellationToken);
+    }
+
+    public IReadOnlyList<FloatTensor> Outputs(FloatTensor batch, bool logits, IReadOnlyList<FeatureStage> stages, CancellationToken cancellationToken = default)
+    {
+        Hold(batch);
+        return inner.Outputs(batch, logits, stages, cancellationToken);
     }
 
     public void Dispose()

@@ -221,9 +221,28 @@ public class ServiceTests(SmallWeights weights) : IClassFixture<SmallWeights>
 
         Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await Post(host, [1])).Status);
+
+        // The protocol's probes say the same: live at once, ready (and the model ready, its metadata given) once loaded.
+        Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("v2/health/live")).StatusCode);
+        foreach (var path in new[] { "v2/health/ready", $"v2/models/{ServiceHost.Model}/ready", $"v2/models/{ServiceHost.Model}" })
+        {
+            using var response = await host.Client.GetAsync(path);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.NotNull(response.Headers.RetryAfter);
+            Assert.Contains("loading", Error(await response.Content.ReadAsStringAsync()), StringComparison.Ordinal);
+        }
+
         gate.Set();
         await host.Classifier.Ready.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("readyz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("v2/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync($"v2/models/{ServiceHost.Model}/ready")).StatusCode);
+
+        // Stopping: readiness turns off while the requests in flight finish.
+        var models = (Res2Net.AspNetCore.Res2NetModels)host.Services().GetService(typeof(Res2Net.AspNetCore.Res2NetModels))!;
+        models.Drain();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await host.Client.GetAsync("v2/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("v2/health/live")).StatusCode);
     }
 
     [Fact]
